@@ -1,0 +1,49 @@
+/*
+ * ftps_ctx.h -- builds one server SSL_CTX per virtual host from a merged
+ * ftps_policy_t, and owns the data-channel session binding: every ticket or
+ * cached session issued on a control connection carries this process's
+ * random binding nonce, and a data connection is accepted only if it resumed
+ * such a session (RFC 4217 §10.2 lets the server insist on reuse).
+ *
+ * OpenSSL only; must not include ProFTPD headers (B2).
+ */
+#ifndef FTPS_CTX_H
+#define FTPS_CTX_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+#include "ftps/ftps_policy.h"
+
+#define FTPS_ROLE_CTRL  1
+#define FTPS_ROLE_DATA  2
+
+/* Why a data connection was refused. */
+#define FTPS_REUSE_OK           0
+#define FTPS_REUSE_NONE         1   /* the client offered no session */
+#define FTPS_REUSE_FOREIGN      2   /* a session of another connection/server */
+#define FTPS_REUSE_UNKNOWN      3   /* offered, not found (evicted or expired) */
+
+/* Lifetime of sessions and tickets; bound sessions are refreshed on use. */
+#define FTPS_SESSION_TIMEOUT    7200
+
+/* Build and fully configure a server context (certificates, protocols,
+ * ciphers, session handling). NULL with a message naming the directive,
+ * file and reason in err. Reads files: call with the needed privileges. */
+SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen);
+
+/* Start a new binding: a fresh random nonce for this process. Call once in
+ * every session process, before the first handshake. 0 or -1. */
+int ftps_ctx_new_binding(void);
+
+/* Mark a new SSL as a control or data connection (for the callbacks). */
+int ftps_ctx_set_role(SSL *ssl, int role);
+
+/* After a data handshake: FTPS_REUSE_OK if it resumed a session bound to
+ * this process's control connection, else the reason (FTPS_REUSE_*). */
+int ftps_ctx_check_reuse(SSL *data);
+
+/* Text for a FTPS_REUSE_* value, for replies and logs. */
+const char *ftps_ctx_reuse_str(int reason);
+
+#endif /* FTPS_CTX_H */

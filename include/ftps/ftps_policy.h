@@ -1,0 +1,96 @@
+/*
+ * ftps_policy.h -- the typed TLS policy of one virtual host, its defaults,
+ * merge, cross-directive validation and every directive-value parser.
+ *
+ * PURE: libc only. No OpenSSL, no ProFTPD headers (house style B2).
+ * Each parser is the single place its rule is validated (B6): the glue
+ * stores exactly what the parser produced and the runtime uses only that.
+ */
+#ifndef FTPS_POLICY_H
+#define FTPS_POLICY_H
+
+#include <stddef.h>
+
+/* "Not configured here": the merge replaces it with the compiled default. */
+#define FTPS_UNSET              (-1)
+
+/* FTPSRequired bits. */
+#define FTPS_REQ_AUTH           0x01  /* AUTH before USER/PASS/ACCT */
+#define FTPS_REQ_CTRL           0x02  /* AUTH before every command (implies AUTH) */
+#define FTPS_REQ_DATA           0x04  /* PROT P before any transfer */
+
+/* FTPSProtocol bits. */
+#define FTPS_PROTO_TLS12        0x01
+#define FTPS_PROTO_TLS13        0x02
+#define FTPS_PROTO_ALL          (FTPS_PROTO_TLS12|FTPS_PROTO_TLS13)
+
+/* FTPSOptions bits. */
+#define FTPS_OPT_NO_SESSION_REUSE_REQUIRED  0x0001
+
+/* One RSA and one ECDSA certificate may be configured together. */
+#define FTPS_MAX_CERTS          2
+
+/* Compiled defaults, recorded once (B15). */
+#define FTPS_DEFAULT_ENGINE             0
+#define FTPS_DEFAULT_IMPLICIT           0
+#define FTPS_DEFAULT_PROTOCOLS          FTPS_PROTO_ALL
+#define FTPS_DEFAULT_REQUIRED           0
+#define FTPS_DEFAULT_OPTIONS            0
+#define FTPS_DEFAULT_HANDSHAKE_TIMEOUT  30
+
+typedef struct {
+  const char *cert_file;        /* PEM: leaf, then optional intermediates */
+  const char *key_file;         /* PEM private key; defaults to cert_file */
+} ftps_cert_pair_t;
+
+typedef struct {
+  int engine;                   /* FTPS_UNSET, 0, 1 */
+  int implicit;                 /* FTPS_UNSET, 0, 1 */
+  int protocols;                /* FTPS_UNSET or FTPS_PROTO_* mask */
+  const char *ciphers;          /* TLS <= 1.2 cipher string; NULL: OpenSSL default */
+  const char *ciphersuites;     /* TLS 1.3 suites; NULL: OpenSSL default */
+  int required;                 /* FTPS_UNSET or FTPS_REQ_* mask */
+  int options;                  /* FTPS_UNSET or FTPS_OPT_* mask */
+  int handshake_timeout;        /* FTPS_UNSET or seconds, 0 = none */
+  const char *log_path;         /* NULL: no FTPSLog ("none" parses to NULL) */
+  int log_set;                  /* FTPSLog given explicitly */
+  int ncerts;
+  ftps_cert_pair_t certs[FTPS_MAX_CERTS];
+} ftps_policy_t;
+
+/* Every field FTPS_UNSET / NULL / 0 certificates. */
+void ftps_policy_init(ftps_policy_t *p);
+
+/* The compiled defaults above. */
+void ftps_policy_defaults(ftps_policy_t *p);
+
+/* out = explicit, with every unset field taken from defaults. 0 or -1/EINVAL. */
+int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
+  const ftps_policy_t *defaults);
+
+/* Cross-directive checks on a merged policy. 0, or -1/EINVAL with a message
+ * naming both directives in err. */
+int ftps_policy_validate(const ftps_policy_t *p, char *err, size_t errlen);
+
+/*
+ * Directive-value parsers. Each returns 0 and fills *out, or -1 with errno
+ * EINVAL and a message in err saying what was wrong and what is accepted.
+ */
+int ftps_policy_parse_bool(const char *s, int *out, char *err, size_t errlen);
+int ftps_policy_parse_protocols(int argc, char *const *argv, int *out,
+  char *err, size_t errlen);
+int ftps_policy_parse_required(const char *s, int *out, char *err,
+  size_t errlen);
+int ftps_policy_parse_options(int argc, char *const *argv, int *out,
+  char *err, size_t errlen);
+int ftps_policy_parse_timeout(const char *s, int *out, char *err,
+  size_t errlen);
+
+/* FTPSLog: an absolute path, or "none" (*out = NULL). */
+int ftps_policy_parse_log(const char *s, const char **out, char *err,
+  size_t errlen);
+
+/* "TLSv1.2 TLSv1.3" for a mask, for logs; static storage. */
+const char *ftps_policy_protocols_str(int mask);
+
+#endif /* FTPS_POLICY_H */

@@ -1,0 +1,80 @@
+/*
+ * mod_ftps.h -- shared declarations of the glue files (the only files that
+ * include ProFTPD headers): the per-vhost table, the per-process session
+ * state, and each glue file's entry points.
+ */
+#ifndef MOD_FTPS_H
+#define MOD_FTPS_H
+
+#include "conf.h"
+#include "privs.h"
+
+#include "ftps/ftps_policy.h"
+#include "ftps/ftps_prot.h"
+#include "ftps/ftps_ctx.h"
+#include "ftps/ftps_io.h"
+
+#define MOD_FTPS_VERSION        "mod_ftps/0.1.0"
+
+#if PROFTPD_VERSION_NUMBER < 0x0001030805
+# error "mod_ftps requires ProFTPD 1.3.8 or later"
+#endif
+
+extern module ftps_module;
+
+/* One per server_rec, built once in the master at postparse (B4). */
+typedef struct {
+  server_rec *server;
+  ftps_policy_t policy;         /* merged and validated */
+  SSL_CTX *ctx;                 /* NULL when FTPSEngine is off */
+} ftps_vhost_t;
+
+/*
+ * The state of this session process (B7: one per process). Resetting it is
+ * a single memset.
+ */
+typedef struct {
+  const ftps_vhost_t *vhost;    /* policy + context of main_server */
+  ftps_prot_state_t prot;       /* RFC 4217 state */
+  ftps_io_t *ctrl;              /* control TLS; NULL while clear */
+  ftps_io_t *data;              /* TLS of the open data connection */
+  time_t ctrl_refreshed;        /* last session refresh on the control */
+  int logfd;                    /* FTPSLog, -1 if none */
+  int upload_truncated;         /* the current upload lacked close_notify */
+} ftps_sess_t;
+
+extern ftps_sess_t ftps_sess;
+
+/* ftps_conf.c: directive handlers and the per-vhost table. */
+extern conftable ftps_conftab[];
+int ftps_conf_build_vhosts(void);
+const ftps_vhost_t *ftps_conf_vhost(const server_rec *s);
+void ftps_conf_free_vhosts(void);
+
+/* ftps_cmds.c: AUTH/PBSZ/PROT/CCC and the FTPSRequired gates. */
+extern cmdtable ftps_cmdtab[];
+int ftps_cmds_sess_init(void);
+
+/* ftps_netio.c: the control and data NetIOs and the control handshake. */
+int ftps_netio_register(void);
+void ftps_netio_unregister(void);
+int ftps_netio_ctrl_accept(void);
+int ftps_netio_ctrl_clear(void);
+void ftps_netio_discard_pending(void);
+
+/* ftps_fsio.c: uploads touch no file before the data channel is secured. */
+int ftps_fsio_register(void);
+void ftps_fsio_arm(cmd_rec *cmd);
+int ftps_fsio_commit(void);
+void ftps_fsio_disarm(void);
+
+/* ftps_log.c: FTPSLog and trace. */
+int ftps_log_open(const char *path);
+void ftps_log_close(void);
+void ftps_log(const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__ ((format (printf, 1, 2)))
+#endif
+  ;
+
+#endif /* MOD_FTPS_H */

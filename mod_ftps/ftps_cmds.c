@@ -1,0 +1,205 @@
+/*
+ * ftps_cmds.c -- glue: the AUTH/PBSZ/PROT/CCC handlers and the PRE_CMD
+ * gate for FTPSRequired. Decisions come from ftps_prot.c; this file maps
+ * them to ProFTPD replies and actions.
+ */
+
+#include "mod_ftps.h"
+
+static const char *trace_channel = "ftps.cmds";
+
+static int engine_on(void) {
+  return ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
+}
+
+/* The FTPSRequired bits in force for this command. */
+static int required_now(cmd_rec *cmd) {
+  return engine_on() ? ftps_sess.vhost->policy.required : 0;
+}
+
+static const char *code_str(cmd_rec *cmd, int code) {
+  char buf[8];
+
+  snprintf(buf, sizeof(buf), "%03d", code);
+  return pstrdup(cmd->pool, buf);
+}
+
+static modret_t *refuse(cmd_rec *cmd, int code, const char *msg) {
+  pr_response_add_err(code_str(cmd, code), "%s", msg);
+  pr_cmd_set_errno(cmd, EPERM);
+  errno = EPERM;
+  return PR_ERROR(cmd);
+}
+
+static int logged_in(void) {
+  return get_param_ptr(main_server->conf, "authenticated", FALSE) != NULL;
+}
+
+static int step(cmd_rec *cmd, ftps_cmd_t which, ftps_prot_result_t *res) {
+  ftps_prot_env_t env;
+
+  env.engine = engine_on();
+  env.logged_in = logged_in();
+  env.required = required_now(cmd);
+  return ftps_prot_step(&ftps_sess.prot, &env, which,
+    cmd->argc > 1 ? cmd->arg : NULL, res);
+}
+
+/* Refresh the control session well before it could expire, so a data
+ * connection hours into the FTP session still resumes it. */
+static void refresh_ctrl_session(void) {
+  time_t now = time(NULL);
+
+  if (ftps_sess.ctrl != NULL &&
+      now - ftps_sess.ctrl_refreshed >= FTPS_SESSION_TIMEOUT / 4) {
+    (void) ftps_io_refresh_session(ftps_sess.ctrl);
+    ftps_sess.ctrl_refreshed = now;
+  }
+}
+
+static int is_data_setup(const char *cmd) {
+  return strcmp(cmd, C_PASV) == 0 || strcmp(cmd, C_EPSV) == 0 ||
+    strcmp(cmd, C_PORT) == 0 || strcmp(cmd, C_EPRT) == 0;
+}
+
+MODRET ftps_pre_any(cmd_rec *cmd) {
+  const char *msg = NULL;
+  int code;
+
+  if (!engine_on()) {
+    return PR_DECLINED(cmd);
+  }
+
+  code = ftps_prot_gate_ctrl(&ftps_sess.prot, required_now(cmd),
+    cmd->argv[0], &msg);
+  if (code == 0 && ftps_prot_is_transfer(cmd->argv[0])) {
+    code = ftps_prot_gate_data(&ftps_sess.prot, required_now(cmd), &msg);
+  }
+  if (code > 0) {
+    ftps_log("%s: refused %s: %s", pr_netaddr_get_ipstr(
+      session.c->remote_addr), (char *) cmd->argv[0], msg);
+    return refuse(cmd, code, msg);
+  }
+
+  if (is_data_setup(cmd->argv[0])) {
+    refresh_ctrl_session();
+  }
+  if (ftps_sess.prot.prot == 'P') {
+    ftps_fsio_arm(cmd);
+  }
+  return PR_DECLINED(cmd);
+}
+
+MODRET ftps_post_any(cmd_rec *cmd) {
+  ftps_fsio_disarm();
+  return PR_DECLINED(cmd);
+}
+
+/* AUTH SSL / TLS-P set PROT P without a PROT command; tell mod_xfer, whose
+ * POST_CMD PROT is what turns sendfile(2) off for protected data. */
+static void announce_prot_p(cmd_rec *cmd) {
+  cmd_rec *prot = pr_cmd_alloc(cmd->tmp_pool, 2,
+    pstrdup(cmd->tmp_pool, C_PROT), pstrdup(cmd->tmp_pool, "P"));
+
+  prot->arg = pstrdup(cmd->tmp_pool, "P");
+  (void) pr_cmd_dispatch_phase(prot, POST_CMD, 0);
+}
+
+/* usage: AUTH TLS|TLS-C|SSL|TLS-P */
+MODRET ftps_auth(cmd_rec *cmd) {
+  ftps_prot_result_t res;
+
+  if (step(cmd, FTPS_CMD_AUTH, &res) < 0) {
+    return PR_DECLINED(cmd);
+  }
+  if (res.action != FTPS_ACT_HANDSHAKE) {
+    return refuse(cmd, res.code, res.msg);
+  }
+
+  /* The 234 goes out now, in clear, before the handshake (notes §3.3). */
+  pr_response_send(R_234, "%s", res.msg);
+  ftps_netio_discard_pending();
+
+  if (ftps_netio_ctrl_accept() < 0) {
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "TLS handshake failed");
+  }
+
+  ftps_sess.prot = res.next;
+  if (res.next.prot == 'P') {
+    announce_prot_p(cmd);
+  }
+  return PR_HANDLED(cmd);
+}
+
+static modret_t *simple_reply(cmd_rec *cmd, ftps_cmd_t which) {
+  ftps_prot_result_t res;
+
+  if (step(cmd, which, &res) < 0) {
+    return PR_DECLINED(cmd);
+  }
+  if (res.code != FTPS_R_200) {
+    return refuse(cmd, res.code, res.msg);
+  }
+  ftps_sess.prot = res.next;
+  pr_response_add(R_200, "%s", res.msg);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: PBSZ size */
+MODRET ftps_pbsz(cmd_rec *cmd) {
+  return simple_reply(cmd, FTPS_CMD_PBSZ);
+}
+
+/* usage: PROT C|P */
+MODRET ftps_prot(cmd_rec *cmd) {
+  return simple_reply(cmd, FTPS_CMD_PROT);
+}
+
+/* usage: CCC */
+MODRET ftps_ccc(cmd_rec *cmd) {
+  ftps_prot_result_t res;
+
+  if (step(cmd, FTPS_CMD_CCC, &res) < 0) {
+    return PR_DECLINED(cmd);
+  }
+  if (res.action != FTPS_ACT_CCC) {
+    return refuse(cmd, res.code, res.msg);
+  }
+
+  /* The 200 is the last protected reply; then both sides close TLS. */
+  pr_response_send(R_200, "%s", res.msg);
+  if (ftps_netio_ctrl_clear() < 0) {
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "CCC shutdown failed");
+  }
+  ftps_sess.prot = res.next;
+  return PR_HANDLED(cmd);
+}
+
+int ftps_cmds_sess_init(void) {
+  (void) pr_feat_add("AUTH TLS");
+  (void) pr_feat_add("PBSZ");
+  (void) pr_feat_add("PROT");
+  if (!(ftps_sess.vhost->policy.required & FTPS_REQ_CTRL)) {
+    (void) pr_feat_add("CCC");
+  }
+
+  pr_help_add(C_AUTH, "<sp> TLS|TLS-C|SSL|TLS-P", TRUE);
+  pr_help_add(C_PBSZ, "<sp> protection-buffer-size", TRUE);
+  pr_help_add(C_PROT, "<sp> C|P", TRUE);
+  pr_help_add(C_CCC, "(clear command channel)", TRUE);
+  pr_trace_msg(trace_channel, 9, "FEAT and HELP entries added");
+  return 0;
+}
+
+cmdtable ftps_cmdtab[] = {
+  { PRE_CMD,      C_ANY,  G_NONE, ftps_pre_any,  FALSE, FALSE },
+  { CMD,          C_AUTH, G_NONE, ftps_auth,     FALSE, FALSE, CL_SEC },
+  { CMD,          C_PBSZ, G_NONE, ftps_pbsz,     FALSE, FALSE, CL_SEC },
+  { CMD,          C_PROT, G_NONE, ftps_prot,     FALSE, FALSE, CL_SEC },
+  { CMD,          C_CCC,  G_NONE, ftps_ccc,      FALSE, FALSE, CL_SEC },
+  { POST_CMD,     C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
+  { POST_CMD_ERR, C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
+  { 0, NULL }
+};

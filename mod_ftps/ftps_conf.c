@@ -1,0 +1,337 @@
+/*
+ * ftps_conf.c -- glue: the set_ftps*() directive handlers and the per-vhost
+ * table of {policy, SSL_CTX} built once in the master at postparse (B3, B4).
+ *
+ * Handlers parse with ftps_policy_parse_*() and store exactly the typed
+ * value it returned (B6). ProFTPD's rule applies: server config does not
+ * flow into <VirtualHost>; <Global> flows into every server.
+ */
+
+#include "mod_ftps.h"
+
+extern xaset_t *server_list;
+
+static const char *trace_channel = "ftps.conf";
+
+/* The per-vhost table (B7: the second and last module-wide global). */
+static struct {
+  pool *pool;
+  ftps_vhost_t *vhosts;
+  unsigned int nvhosts;
+} table;
+
+/* The set a directive lands in: <Global>/<Anonymous>/... or the server. */
+static xaset_t *context_set(cmd_rec *cmd) {
+  if (cmd->config != NULL && cmd->config->subset != NULL) {
+    return cmd->config->subset;
+  }
+  return cmd->server != NULL ? cmd->server->conf : NULL;
+}
+
+static int is_duplicate(cmd_rec *cmd) {
+  xaset_t *set = context_set(cmd);
+
+  return set != NULL &&
+    find_config(set, CONF_PARAM, cmd->argv[0], FALSE) != NULL;
+}
+
+#define CHECK_NOT_DUPLICATE(cmd) \
+  if (is_duplicate(cmd)) \
+    CONF_ERROR(cmd, "is duplicate in this context; give it once")
+
+static int *store_int(cmd_rec *cmd, int value) {
+  config_rec *c = add_config_param(cmd->argv[0], 1, NULL);
+
+  c->argv[0] = palloc(c->pool, sizeof(int));
+  *((int *) c->argv[0]) = value;
+  return c->argv[0];
+}
+
+#define PARSE_OR_FAIL(cmd, call) \
+  do { \
+    char err_[256]; \
+    size_t errlen_ = sizeof(err_); \
+    err_[0] = '\0'; \
+    if ((call) < 0) \
+      CONF_ERROR(cmd, pstrdup(cmd->tmp_pool, err_)); \
+    (void) errlen_; \
+  } while (0)
+
+/* usage: FTPSEngine on|off */
+MODRET set_ftpsengine(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_, errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSImplicit on|off */
+MODRET set_ftpsimplicit(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_, errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSCertificate cert-file [key-file]  (repeatable: RSA + ECDSA) */
+MODRET set_ftpscertificate(cmd_rec *cmd) {
+  config_rec *c;
+  int i;
+
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  if (cmd->argc < 2 || cmd->argc > 3) {
+    CONF_ERROR(cmd, "expected cert-file [key-file]");
+  }
+  for (i = 1; i < (int) cmd->argc; i++) {
+    if (*((char *) cmd->argv[i]) != '/') {
+      CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[i],
+        "' is not an absolute path", NULL));
+    }
+  }
+
+  c = add_config_param_str(cmd->argv[0], 2, cmd->argv[1],
+    cmd->argc == 3 ? cmd->argv[2] : cmd->argv[1]);
+  c->flags |= CF_MULTI;
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSProtocol TLSv1.2|TLSv1.3 ... */
+MODRET set_ftpsprotocol(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_protocols(cmd->argc - 1,
+    (char *const *) &cmd->argv[1], &v, err_, errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSCipherSuite tls12-cipher-string [tls13-suites] */
+MODRET set_ftpsciphersuite(cmd_rec *cmd) {
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (cmd->argc < 2 || cmd->argc > 3) {
+    CONF_ERROR(cmd, "expected an OpenSSL cipher string for TLS 1.2 and "
+      "optionally the TLS 1.3 cipher suites");
+  }
+  /* Validated where it is applied, at postparse (ftps_ctx_build), which
+   * also runs under `proftpd -t`. */
+  (void) add_config_param_str(cmd->argv[0], 2, cmd->argv[1],
+    cmd->argc == 3 ? cmd->argv[2] : NULL);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSRequired off|on|control|data|auth|auth+data */
+MODRET set_ftpsrequired(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_required(cmd->argv[1], &v, err_,
+    errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSOptions opt1 ... */
+MODRET set_ftpsoptions(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_options(cmd->argc - 1,
+    (char *const *) &cmd->argv[1], &v, err_, errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSTimeoutHandshake seconds */
+MODRET set_ftpstimeouthandshake(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_timeout(cmd->argv[1], &v, err_,
+    errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSLog path|none */
+MODRET set_ftpslog(cmd_rec *cmd) {
+  const char *path = NULL;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_log(cmd->argv[1], &path, err_,
+    errlen_));
+  (void) add_config_param_str(cmd->argv[0], 1, path);
+  return PR_HANDLED(cmd);
+}
+
+conftable ftps_conftab[] = {
+  { "FTPSCertificate",          set_ftpscertificate,            NULL },
+  { "FTPSCipherSuite",          set_ftpsciphersuite,            NULL },
+  { "FTPSEngine",               set_ftpsengine,                 NULL },
+  { "FTPSImplicit",             set_ftpsimplicit,               NULL },
+  { "FTPSLog",                  set_ftpslog,                    NULL },
+  { "FTPSOptions",              set_ftpsoptions,                NULL },
+  { "FTPSProtocol",             set_ftpsprotocol,               NULL },
+  { "FTPSRequired",             set_ftpsrequired,               NULL },
+  { "FTPSTimeoutHandshake",     set_ftpstimeouthandshake,       NULL },
+  { NULL }
+};
+
+/* ---------------------------------------------------------------- table */
+
+static int get_int(server_rec *s, const char *name) {
+  int *v = get_param_ptr(s->conf, name, FALSE);
+  return v != NULL ? *v : FTPS_UNSET;
+}
+
+/* The values configured for s itself (and through <Global>). */
+static void collect_explicit(server_rec *s, ftps_policy_t *p) {
+  config_rec *c;
+
+  ftps_policy_init(p);
+  p->engine = get_int(s, "FTPSEngine");
+  p->implicit = get_int(s, "FTPSImplicit");
+  p->protocols = get_int(s, "FTPSProtocol");
+  p->required = get_int(s, "FTPSRequired");
+  p->options = get_int(s, "FTPSOptions");
+  p->handshake_timeout = get_int(s, "FTPSTimeoutHandshake");
+
+  c = find_config(s->conf, CONF_PARAM, "FTPSCipherSuite", FALSE);
+  if (c != NULL) {
+    p->ciphers = c->argv[0];
+    p->ciphersuites = c->argv[1];
+  }
+  c = find_config(s->conf, CONF_PARAM, "FTPSLog", FALSE);
+  if (c != NULL) {
+    p->log_path = c->argv[0];
+    p->log_set = 1;
+  }
+
+  c = find_config(s->conf, CONF_PARAM, "FTPSCertificate", FALSE);
+  while (c != NULL && p->ncerts < FTPS_MAX_CERTS + 1) {
+    if (p->ncerts < FTPS_MAX_CERTS) {
+      p->certs[p->ncerts].cert_file = c->argv[0];
+      p->certs[p->ncerts].key_file = c->argv[1];
+    }
+    p->ncerts++;
+    c = find_config_next(c, c->next, CONF_PARAM, "FTPSCertificate", FALSE);
+  }
+}
+
+static const char *port_str(server_rec *s) {
+  char buf[16];
+
+  snprintf(buf, sizeof(buf), "%u", (unsigned int) s->ServerPort);
+  return pstrdup(table.pool, buf);
+}
+
+static void report(server_rec *s, const char *msg) {
+  const char *text = pstrcat(table.pool, "server '",
+    s->ServerName ? s->ServerName : "(unnamed)", "' (",
+    s->ServerAddress ? s->ServerAddress : "*", ":",
+    port_str(s), "): ", msg, NULL);
+
+  pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", text);
+  fprintf(stderr, MOD_FTPS_VERSION ": fatal: %s\n", text);
+}
+
+static int build_one(server_rec *s, ftps_vhost_t *vh,
+    const ftps_policy_t *defaults) {
+  char err[512];
+  ftps_policy_t explicit_;
+
+  vh->server = s;
+  collect_explicit(s, &explicit_);
+  if (explicit_.ncerts > FTPS_MAX_CERTS) {
+    report(s, "FTPSCertificate: given more than twice; give at most one "
+      "RSA and one ECDSA certificate");
+    return -1;
+  }
+
+  (void) ftps_policy_merge(&vh->policy, &explicit_, defaults);
+  if (ftps_policy_validate(&vh->policy, err, sizeof(err)) < 0) {
+    report(s, err);
+    return -1;
+  }
+  if (vh->policy.engine != 1) {
+    return 0;
+  }
+
+  /* Certificates and keys are read here, once, as root (before chroot). */
+  pr_signals_block();
+  PRIVS_ROOT
+  vh->ctx = ftps_ctx_build(&vh->policy, err, sizeof(err));
+  PRIVS_RELINQUISH
+  pr_signals_unblock();
+
+  if (vh->ctx == NULL) {
+    report(s, err);
+    return -1;
+  }
+  pr_trace_msg(trace_channel, 7, "built TLS context for '%s' (%s)",
+    s->ServerName, ftps_policy_protocols_str(vh->policy.protocols));
+  return 0;
+}
+
+int ftps_conf_build_vhosts(void) {
+  ftps_policy_t defaults;
+  server_rec *s;
+  unsigned int n = 0;
+
+  ftps_conf_free_vhosts();
+  table.pool = make_sub_pool(permanent_pool);
+  pr_pool_tag(table.pool, MOD_FTPS_VERSION " vhost table");
+
+  for (s = (server_rec *) server_list->xas_list; s != NULL; s = s->next) {
+    n++;
+  }
+  table.vhosts = pcalloc(table.pool, n * sizeof(ftps_vhost_t));
+
+  ftps_policy_defaults(&defaults);
+  for (s = (server_rec *) server_list->xas_list; s != NULL; s = s->next) {
+    if (build_one(s, &table.vhosts[table.nvhosts++], &defaults) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+const ftps_vhost_t *ftps_conf_vhost(const server_rec *s) {
+  unsigned int i;
+
+  for (i = 0; i < table.nvhosts; i++) {
+    if (table.vhosts[i].server == s) {
+      return &table.vhosts[i];
+    }
+  }
+  return NULL;
+}
+
+void ftps_conf_free_vhosts(void) {
+  unsigned int i;
+
+  for (i = 0; i < table.nvhosts; i++) {
+    SSL_CTX_free(table.vhosts[i].ctx);
+  }
+  if (table.pool != NULL) {
+    destroy_pool(table.pool);
+  }
+  memset(&table, 0, sizeof(table));
+}

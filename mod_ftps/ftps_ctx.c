@@ -1,0 +1,433 @@
+/*
+ * ftps_ctx.c -- owns building a per-vhost server SSL_CTX from a policy
+ * (certificates, protocol range, ciphers, session handling) and the
+ * data-channel session binding (ticket and session-cache callbacks).
+ *
+ * OpenSSL only; must not include ProFTPD headers (B2).
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "ftps/ftps_ctx.h"
+
+#define FTPS_NONCE_LEN  16
+
+/* Session-ID context shared by every vhost context, so that a data
+ * connection resumes the control session whatever context served it. */
+static const unsigned char sid_ctx[] = "mod_ftps";
+
+/* Per-SSL facts the callbacks record for the reuse decision. */
+typedef struct {
+  int role;
+  int offered;        /* the ClientHello carried a session or ticket */
+  int foreign;        /* a ticket that is not bound to this process */
+  int bound;          /* a ticket/session bound to this process was used */
+} ssl_info_t;
+
+/*
+ * The binding of one session process: a random nonce stored in every
+ * session issued on its control connection. Regenerated in each session
+ * process (ftps_ctx_new_binding), so sessions never bind across sessions.
+ */
+static struct {
+  int ready;
+  unsigned char nonce[FTPS_NONCE_LEN];
+} binding;
+
+static int ssl_info_idx = -1;
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  errno = EINVAL;
+  return -1;
+}
+
+/* The most specific OpenSSL reason in the queue, then clear it. */
+static const char *ssl_reason(char *buf, size_t len) {
+  unsigned long e, last = 0;
+
+  while ((e = ERR_get_error()) != 0) {
+    last = e;
+  }
+  if (last == 0) {
+    snprintf(buf, len, "%s", strerror(errno));
+  } else {
+    ERR_error_string_n(last, buf, len);
+  }
+  return buf;
+}
+
+static void free_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp) {
+  OPENSSL_free(ptr);
+}
+
+static ssl_info_t *info_of(SSL *ssl) {
+  return ssl_info_idx < 0 ? NULL : SSL_get_ex_data(ssl, ssl_info_idx);
+}
+
+int ftps_ctx_new_binding(void) {
+  if (RAND_bytes(binding.nonce, sizeof(binding.nonce)) != 1) {
+    binding.ready = 0;
+    errno = EIO;
+    return -1;
+  }
+  binding.ready = 1;
+  return 0;
+}
+
+int ftps_ctx_set_role(SSL *ssl, int role) {
+  ssl_info_t *info;
+
+  if (ssl == NULL || ssl_info_idx < 0 ||
+      (role != FTPS_ROLE_CTRL && role != FTPS_ROLE_DATA)) {
+    errno = EINVAL;
+    return -1;
+  }
+  info = OPENSSL_zalloc(sizeof(*info));
+  if (info == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  info->role = role;
+  if (SSL_set_ex_data(ssl, ssl_info_idx, info) != 1) {
+    OPENSSL_free(info);
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+static int is_bound(const SSL_SESSION *sess) {
+  void *data = NULL;
+  size_t len = 0;
+
+  if (!binding.ready || sess == NULL ||
+      SSL_SESSION_get0_ticket_appdata((SSL_SESSION *) sess, &data, &len) != 1) {
+    return 0;
+  }
+  return len == FTPS_NONCE_LEN &&
+    CRYPTO_memcmp(data, binding.nonce, FTPS_NONCE_LEN) == 0;
+}
+
+/* SECURITY: only sessions born on the control connection are bound. */
+static void bind_if_ctrl(SSL *ssl, SSL_SESSION *sess) {
+  ssl_info_t *info = info_of(ssl);
+
+  if (info != NULL && info->role == FTPS_ROLE_CTRL && binding.ready &&
+      sess != NULL) {
+    (void) SSL_SESSION_set1_ticket_appdata(sess, binding.nonce,
+      sizeof(binding.nonce));
+  }
+}
+
+static int ticket_gen_cb(SSL *ssl, void *arg) {
+  bind_if_ctrl(ssl, SSL_get0_session(ssl));
+  return 1;
+}
+
+static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
+    const unsigned char *keyname, size_t keyname_len,
+    SSL_TICKET_STATUS status, void *arg) {
+  ssl_info_t *info = info_of(ssl);
+  int ok = (status == SSL_TICKET_SUCCESS || status == SSL_TICKET_SUCCESS_RENEW);
+  int is_data = (info != NULL && info->role == FTPS_ROLE_DATA);
+
+  if (status == SSL_TICKET_NO_DECRYPT && info != NULL) {
+    info->foreign = 1;
+  }
+
+  if (!is_data) {
+    /* Control: resume freely, but always issue a ticket bound to us. */
+    return ok ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_IGNORE_RENEW;
+  }
+
+  if (!ok) {
+    return SSL_TICKET_RETURN_IGNORE;
+  }
+
+  if (!is_bound(sess)) {
+    info->foreign = 1;
+    return SSL_TICKET_RETURN_IGNORE;
+  }
+
+  /* A session of our own control connection lives as long as the FTP
+   * session does: refresh its clock so hours-old sessions still resume. */
+  (void) SSL_SESSION_set_time(sess, (long) time(NULL));
+  info->bound = 1;
+  return SSL_TICKET_RETURN_USE;
+}
+
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
+  bind_if_ctrl(ssl, sess);
+  return 0;   /* no reference kept */
+}
+
+static int client_hello_cb(SSL *ssl, int *alert, void *arg) {
+  ssl_info_t *info = info_of(ssl);
+  const unsigned char *ext = NULL, *sid = NULL;
+  size_t extlen = 0, sidlen;
+
+  if (info == NULL) {
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+
+  sidlen = SSL_client_hello_get0_session_id(ssl, &sid);
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &extlen) == 1 &&
+      extlen > 0) {
+    info->offered = 1;
+  } else if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_session_ticket, &ext,
+      &extlen) == 1 && extlen > 0) {
+    info->offered = 1;
+  } else if (sidlen > 0 &&
+      SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &ext,
+        &extlen) != 1) {
+    /* A TLS 1.2-only client sending a session ID asks for resumption (a
+     * TLS 1.3 client's legacy ID is random and means nothing). */
+    info->offered = 1;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+int ftps_ctx_check_reuse(SSL *data) {
+  ssl_info_t *info;
+  SSL_SESSION *sess;
+
+  if (data == NULL || (info = info_of(data)) == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  sess = SSL_get0_session(data);
+  if (SSL_session_reused(data) == 1 && is_bound(sess)) {
+    return FTPS_REUSE_OK;
+  }
+  if (info->foreign) {
+    return FTPS_REUSE_FOREIGN;
+  }
+  return info->offered ? FTPS_REUSE_UNKNOWN : FTPS_REUSE_NONE;
+}
+
+const char *ftps_ctx_reuse_str(int reason) {
+  switch (reason) {
+    case FTPS_REUSE_OK:
+      return "session reused";
+    case FTPS_REUSE_NONE:
+      return "no session offered";
+    case FTPS_REUSE_FOREIGN:
+      return "foreign session";
+    case FTPS_REUSE_UNKNOWN:
+      return "unknown or expired session";
+    default:
+      return "handshake failed";
+  }
+}
+
+/* Never prompt on a terminal for an encrypted key's passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u) {
+  return 0;
+}
+
+static int key_type_name(int type, const char **name) {
+  switch (type) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+      *name = "RSA";
+      return 0;
+    case EVP_PKEY_EC:
+      *name = "ECDSA";
+      return 1;
+    default:
+      *name = "other";
+      return 2;
+  }
+}
+
+/* Reads the leaf certificate to learn its key type before loading. */
+static int read_leaf_type(const char *file, int *type, char *err,
+    size_t errlen) {
+  char why[256];
+  BIO *bio;
+  X509 *leaf;
+
+  ERR_clear_error();
+  bio = BIO_new_file(file, "r");
+  if (bio == NULL) {
+    int xerrno = errno;
+    ERR_clear_error();
+    return fail(err, errlen, "FTPSCertificate: cannot open certificate "
+      "file '%s': %s", file, strerror(xerrno));
+  }
+  leaf = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+  BIO_free(bio);
+  if (leaf == NULL) {
+    return fail(err, errlen, "FTPSCertificate: '%s' holds no PEM "
+      "certificate (%s)", file, ssl_reason(why, sizeof(why)));
+  }
+  *type = EVP_PKEY_get_base_id(X509_get0_pubkey(leaf));
+  X509_free(leaf);
+  return 0;
+}
+
+static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
+    size_t errlen) {
+  char why[256];
+  EVP_PKEY *key;
+  BIO *bio;
+
+  ERR_clear_error();
+  bio = BIO_new_file(pair->key_file, "r");
+  if (bio == NULL) {
+    int xerrno = errno;
+    ERR_clear_error();
+    return fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
+      "%s", pair->key_file, strerror(xerrno));
+  }
+  key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+  BIO_free(bio);
+  if (key == NULL) {
+    return fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
+      "key (encrypted keys are not supported): %s", pair->key_file,
+      ssl_reason(why, sizeof(why)));
+  }
+
+  if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    EVP_PKEY_free(key);
+    return fail(err, errlen, "FTPSCertificate: key '%s' does not match "
+      "certificate '%s': %s", pair->key_file, pair->cert_file,
+      ssl_reason(why, sizeof(why)));
+  }
+  EVP_PKEY_free(key);
+  return 0;
+}
+
+static int load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  int i, seen[3] = { 0, 0, 0 };
+  char why[256];
+
+  for (i = 0; i < p->ncerts; i++) {
+    ftps_cert_pair_t pair = p->certs[i];
+    const char *tname;
+    int type = 0, slot;
+
+    if (pair.key_file == NULL) {
+      pair.key_file = pair.cert_file;
+    }
+    if (read_leaf_type(pair.cert_file, &type, err, errlen) < 0) {
+      return -1;
+    }
+    slot = key_type_name(type, &tname);
+    if (slot == 2) {
+      return fail(err, errlen, "FTPSCertificate: '%s' has an unsupported "
+        "key type; expected RSA or ECDSA", pair.cert_file);
+    }
+    if (seen[slot]++) {
+      return fail(err, errlen, "FTPSCertificate: '%s' is a second %s "
+        "certificate; give at most one RSA and one ECDSA certificate",
+        pair.cert_file, tname);
+    }
+
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, pair.cert_file) != 1) {
+      return fail(err, errlen, "FTPSCertificate: cannot load certificate "
+        "chain '%s': %s", pair.cert_file, ssl_reason(why, sizeof(why)));
+    }
+    if (load_key(ctx, &pair, err, errlen) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int set_protocols(SSL_CTX *ctx, int mask, char *err, size_t errlen) {
+  int min = (mask & FTPS_PROTO_TLS12) ? TLS1_2_VERSION : TLS1_3_VERSION;
+  int max = (mask & FTPS_PROTO_TLS13) ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+    return fail(err, errlen, "FTPSProtocol: cannot enable %s",
+      ftps_policy_protocols_str(mask));
+  }
+  return 0;
+}
+
+static int set_ciphers(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  char why[256];
+
+  ERR_clear_error();
+  if (p->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, p->ciphers) != 1) {
+    return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
+      "TLS 1.2 cipher: %s", p->ciphers, ssl_reason(why, sizeof(why)));
+  }
+  if (p->ciphersuites != NULL &&
+      SSL_CTX_set_ciphersuites(ctx, p->ciphersuites) != 1) {
+    return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
+      "TLS 1.3 cipher suite: %s", p->ciphersuites,
+      ssl_reason(why, sizeof(why)));
+  }
+  return 0;
+}
+
+static void set_session_handling(SSL_CTX *ctx) {
+  (void) SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+  (void) SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  (void) SSL_CTX_set_timeout(ctx, FTPS_SESSION_TIMEOUT);
+  SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+  (void) SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
+    NULL);
+  SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+}
+
+SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
+  SSL_CTX *ctx;
+
+  if (p == NULL || err == NULL || errlen == 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (ssl_info_idx < 0) {
+    ssl_info_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_info);
+  }
+
+  ERR_clear_error();
+  ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == NULL || ssl_info_idx < 0) {
+    fail(err, errlen, "cannot create a TLS context");
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+
+  /* SECURITY: no renegotiation (CVE-2009-3555 class, DoS), no compression
+   * (CRIME); the server picks the cipher. */
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+    SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+  set_session_handling(ctx);
+
+  if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||
+      set_ciphers(ctx, p, err, errlen) < 0 ||
+      load_certs(ctx, p, err, errlen) < 0) {
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}

@@ -1,0 +1,373 @@
+/*
+ * ftps_io.c -- owns the server-side TLS engine over one file descriptor:
+ * handshake under a deadline, reads and writes that wait with poll(2),
+ * close_notify in both directions, truncation detection and error text.
+ *
+ * OpenSSL only; must not include ProFTPD headers (B2). The host program's
+ * signals and timers run through the wait callback on every wait.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "ftps/ftps_ctx.h"
+#include "ftps/ftps_io.h"
+
+struct ftps_io {
+  SSL *ssl;
+  int fd;
+  int fd_flags;               /* to restore at free */
+  int truncated;              /* EOF without close_notify */
+  int close_notify;           /* peer's close_notify seen */
+  ftps_io_wait_cb wait_cb;
+  void *wait_arg;
+  char error[256];
+};
+
+static long long now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Record the most specific OpenSSL reason (or errno), clearing the queue. */
+static void set_error(ftps_io_t *io, const char *what, int ssl_err) {
+  unsigned long e, last = 0;
+  char reason[200];
+  int xerrno = errno;
+
+  while ((e = ERR_get_error()) != 0) {
+    last = e;
+  }
+  if (last != 0) {
+    ERR_error_string_n(last, reason, sizeof(reason));
+  } else if (ssl_err == SSL_ERROR_SYSCALL && xerrno == 0) {
+    snprintf(reason, sizeof(reason), "connection closed by peer");
+  } else {
+    snprintf(reason, sizeof(reason), "%s", strerror(xerrno));
+  }
+  snprintf(io->error, sizeof(io->error), "%s: %s", what, reason);
+  errno = xerrno;
+}
+
+ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
+  ftps_io_t *io;
+
+  if (ctx == NULL || fd < 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  io = calloc(1, sizeof(*io));
+  if (io == NULL) {
+    return NULL;
+  }
+
+  io->fd = fd;
+  io->fd_flags = fcntl(fd, F_GETFL);
+  ERR_clear_error();
+  io->ssl = SSL_new(ctx);
+  if (io->fd_flags < 0 || io->ssl == NULL ||
+      SSL_set_fd(io->ssl, fd) != 1 || ftps_ctx_set_role(io->ssl, role) < 0 ||
+      fcntl(fd, F_SETFL, io->fd_flags | O_NONBLOCK) < 0) {
+    int xerrno = errno ? errno : ENOMEM;
+    SSL_free(io->ssl);
+    free(io);
+    errno = xerrno;
+    return NULL;
+  }
+
+  if (role == FTPS_ROLE_DATA) {
+    /* TLS 1.3: a data connection issues no tickets; an upload's server
+     * never writes, so a ticket would stall the client (mod_tls #959). */
+    (void) SSL_set_num_tickets(io->ssl, 0);
+  }
+  return io;
+}
+
+void ftps_io_free(ftps_io_t *io) {
+  if (io == NULL) {
+    return;
+  }
+  if (io->fd_flags >= 0) {
+    (void) fcntl(io->fd, F_SETFL, io->fd_flags);
+  }
+  SSL_free(io->ssl);
+  free(io);
+}
+
+void ftps_io_set_wait_cb(ftps_io_t *io, ftps_io_wait_cb cb, void *arg) {
+  if (io != NULL) {
+    io->wait_cb = cb;
+    io->wait_arg = arg;
+  }
+}
+
+/*
+ * Wait until the fd is ready for what OpenSSL asked (WANT_READ/WRITE),
+ * until deadline (ms, 0 = none). 0 ready, -1 with errno.
+ */
+static int wait_fd(ftps_io_t *io, int ssl_err, long long deadline) {
+  struct pollfd pfd;
+
+  pfd.fd = io->fd;
+  pfd.events = (ssl_err == SSL_ERROR_WANT_WRITE) ? POLLOUT : POLLIN;
+
+  for (;;) {
+    int timeout = -1, res;
+
+    if (io->wait_cb != NULL && io->wait_cb(io->wait_arg) < 0) {
+      return -1;
+    }
+    if (deadline > 0) {
+      long long left = deadline - now_ms();
+      if (left <= 0) {
+        errno = ETIMEDOUT;
+        return -1;
+      }
+      timeout = (int) (left > 1000 ? 1000 : left);
+    }
+
+    pfd.revents = 0;
+    res = poll(&pfd, 1, timeout);
+    if (res > 0) {
+      return 0;
+    }
+    if (res < 0 && errno != EINTR) {
+      return -1;
+    }
+  }
+}
+
+/* Shared retry logic: 1 = retry, 0 = done/failed (see *ssl_err). */
+static int should_retry(ftps_io_t *io, int ret, int *ssl_err,
+    long long deadline) {
+  *ssl_err = SSL_get_error(io->ssl, ret);
+  if (*ssl_err != SSL_ERROR_WANT_READ && *ssl_err != SSL_ERROR_WANT_WRITE) {
+    return 0;
+  }
+  if (*ssl_err == SSL_ERROR_WANT_READ && SSL_has_pending(io->ssl)) {
+    return 1;
+  }
+  if (wait_fd(io, *ssl_err, deadline) < 0) {
+    *ssl_err = SSL_ERROR_SYSCALL;
+    return 0;
+  }
+  return 1;
+}
+
+int ftps_io_accept(ftps_io_t *io, int timeout_ms) {
+  long long deadline;
+  int ret, ssl_err;
+
+  if (io == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_accept(io->ssl);
+    if (ret == 1) {
+      return 0;
+    }
+  } while (should_retry(io, ret, &ssl_err, deadline));
+
+  if (errno == 0) {
+    errno = (ssl_err == SSL_ERROR_SYSCALL) ? ECONNRESET : EPROTO;
+  }
+  set_error(io, errno == ETIMEDOUT ? "handshake timed out" :
+    "handshake failed", ssl_err);
+  return -1;
+}
+
+/* Classify a failed SSL_read: close_notify, truncation, or error. */
+static ssize_t read_failed(ftps_io_t *io, int ssl_err) {
+  unsigned long e = ERR_peek_last_error();
+
+  if (ssl_err == SSL_ERROR_ZERO_RETURN) {
+    io->close_notify = 1;
+    return 0;
+  }
+
+  /* SECURITY: TCP EOF without close_notify may be a truncation attack
+   * (an attacker ending an upload early): never report it as a clean EOF. */
+  if ((ssl_err == SSL_ERROR_SSL &&
+       ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+      (ssl_err == SSL_ERROR_SYSCALL && errno == 0)) {
+    io->truncated = 1;
+    ERR_clear_error();
+    snprintf(io->error, sizeof(io->error),
+      "connection closed without TLS close_notify (possible truncation)");
+    errno = ECONNABORTED;
+    return -1;
+  }
+
+  if (errno == 0) {
+    errno = EIO;
+  }
+  set_error(io, "read failed", ssl_err);
+  return -1;
+}
+
+ssize_t ftps_io_read(ftps_io_t *io, void *buf, size_t len) {
+  int ret, ssl_err;
+  size_t n = 0;
+
+  if (io == NULL || buf == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (len == 0) {
+    return 0;
+  }
+
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_read_ex(io->ssl, buf, len, &n);
+    if (ret == 1) {
+      return (ssize_t) n;
+    }
+  } while (should_retry(io, ret, &ssl_err, 0));
+
+  return read_failed(io, ssl_err);
+}
+
+ssize_t ftps_io_write(ftps_io_t *io, const void *buf, size_t len) {
+  const unsigned char *p = buf;
+  size_t done = 0;
+
+  if (io == NULL || (buf == NULL && len > 0)) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  while (done < len) {
+    size_t n = 0;
+    int ret, ssl_err;
+
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_write_ex(io->ssl, p + done, len - done, &n);
+    if (ret == 1) {
+      done += n;
+      continue;
+    }
+    if (!should_retry(io, ret, &ssl_err, 0)) {
+      if (errno == 0) {
+        errno = EPIPE;
+      }
+      set_error(io, "write failed", ssl_err);
+      return -1;
+    }
+  }
+  return (ssize_t) done;
+}
+
+int ftps_io_pending(ftps_io_t *io) {
+  return io != NULL && SSL_has_pending(io->ssl);
+}
+
+/* Read and discard until the peer's close_notify (or deadline). */
+static int await_peer_close(ftps_io_t *io, long long deadline) {
+  unsigned char sink[512];
+
+  for (;;) {
+    size_t n = 0;
+    int ret, ssl_err;
+
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_read_ex(io->ssl, sink, sizeof(sink), &n);
+    if (ret == 1) {
+      continue;
+    }
+    ssl_err = SSL_get_error(io->ssl, ret);
+    if (ssl_err == SSL_ERROR_ZERO_RETURN) {
+      io->close_notify = 1;
+      return 0;
+    }
+    if ((ssl_err != SSL_ERROR_WANT_READ && ssl_err != SSL_ERROR_WANT_WRITE) ||
+        wait_fd(io, ssl_err, deadline) < 0) {
+      set_error(io, "waiting for close_notify", ssl_err);
+      return -1;
+    }
+  }
+}
+
+int ftps_io_shutdown(ftps_io_t *io, int wait_peer, int timeout_ms) {
+  long long deadline;
+  int ret, ssl_err;
+
+  if (io == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_shutdown(io->ssl);
+    if (ret >= 0) {
+      break;
+    }
+  } while (should_retry(io, ret, &ssl_err, deadline));
+
+  if (ret < 0) {
+    set_error(io, "sending close_notify", ssl_err);
+    return -1;
+  }
+  if (ret == 1 || io->close_notify || !wait_peer) {
+    return 0;
+  }
+  return await_peer_close(io, deadline);
+}
+
+int ftps_io_refresh_session(ftps_io_t *io) {
+  if (io == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (SSL_version(io->ssl) < TLS1_3_VERSION) {
+    /* TLS 1.2: the control session sits in this process's cache; restart
+     * its clock (tickets are refreshed when a data connection resumes). */
+    SSL_SESSION *sess = SSL_get0_session(io->ssl);
+    if (sess != NULL) {
+      (void) SSL_SESSION_set_time(sess, (long) time(NULL));
+    }
+    return 0;
+  }
+  return SSL_new_session_ticket(io->ssl) == 1 ? 0 : -1;
+}
+
+SSL *ftps_io_ssl(ftps_io_t *io) {
+  return io != NULL ? io->ssl : NULL;
+}
+
+int ftps_io_fd(ftps_io_t *io) {
+  return io != NULL ? io->fd : -1;
+}
+
+int ftps_io_truncated(ftps_io_t *io) {
+  return io != NULL && io->truncated;
+}
+
+int ftps_io_got_close_notify(ftps_io_t *io) {
+  return io != NULL && io->close_notify;
+}
+
+const char *ftps_io_error(ftps_io_t *io) {
+  return (io != NULL && io->error[0] != '\0') ? io->error : "no error";
+}

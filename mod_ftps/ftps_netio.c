@@ -1,0 +1,326 @@
+/*
+ * ftps_netio.c -- glue: the control and data NetIOs. Both are registered
+ * once per session and pass through to the core while no TLS is attached,
+ * so plain FTP, PROT C and CCC need no re-registration (notes §3.1); this
+ * also keeps mod_deflate's patched data NetIO intact.
+ *
+ * Owns: the control handshake (AUTH, implicit), CCC's bidirectional
+ * shutdown, the data handshake with its reuse check, close_notify, and
+ * truncation detection on uploads.
+ */
+
+#include "mod_ftps.h"
+
+static const char *trace_channel = "ftps.netio";
+
+/* The core's default callbacks, for pass-through. Set once, never changed. */
+static struct {
+  int (*close)(pr_netio_stream_t *);
+  int (*poll)(pr_netio_stream_t *);
+  int (*postopen)(pr_netio_stream_t *);
+  int (*read)(pr_netio_stream_t *, char *, size_t);
+  int (*shutdown)(pr_netio_stream_t *, int);
+  int (*write)(pr_netio_stream_t *, char *, size_t);
+} core;
+
+static const char *client_addr(void) {
+  return session.c != NULL ? pr_netaddr_get_ipstr(session.c->remote_addr) :
+    "(unknown)";
+}
+
+static int handshake_timeout_ms(void) {
+  return ftps_sess.vhost->policy.handshake_timeout * 1000;
+}
+
+/* Timers (SIGALRM) and aborts run while we wait on a TLS socket. */
+static int wait_cb(void *arg) {
+  pr_signals_handle();
+  return 0;
+}
+
+static void log_handshake(const char *what, ftps_io_t *io) {
+  SSL *ssl = ftps_io_ssl(io);
+
+  ftps_log("%s: %s handshake ok: %s, %s, resumed=%s", client_addr(), what,
+    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+    SSL_session_reused(ssl) ? "yes" : "no");
+}
+
+/* ------------------------------------------------------------ control */
+
+static int ctrl_read(pr_netio_stream_t *nstrm, char *buf, size_t len) {
+  if (ftps_sess.ctrl == NULL) {
+    return core.read(nstrm, buf, len);
+  }
+  return (int) ftps_io_read(ftps_sess.ctrl, buf, len);
+}
+
+static int ctrl_write(pr_netio_stream_t *nstrm, char *buf, size_t len) {
+  if (ftps_sess.ctrl == NULL) {
+    return core.write(nstrm, buf, len);
+  }
+  return (int) ftps_io_write(ftps_sess.ctrl, buf, len);
+}
+
+static int ctrl_poll(pr_netio_stream_t *nstrm) {
+  /* Buffered TLS data would never wake select(2) (notes §3.2). */
+  if (ftps_sess.ctrl != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
+      ftps_io_pending(ftps_sess.ctrl)) {
+    return 1;
+  }
+  return core.poll(nstrm);
+}
+
+static int ctrl_shutdown(pr_netio_stream_t *nstrm, int how) {
+  if (ftps_sess.ctrl != NULL && how != SHUT_RD) {
+    (void) ftps_io_shutdown(ftps_sess.ctrl, FALSE, 1000);
+  }
+  return core.shutdown(nstrm, how);
+}
+
+static int ctrl_close(pr_netio_stream_t *nstrm) {
+  if (ftps_sess.ctrl != NULL) {
+    (void) ftps_io_shutdown(ftps_sess.ctrl, FALSE, 1000);
+    ftps_io_free(ftps_sess.ctrl);
+    ftps_sess.ctrl = NULL;
+  }
+  return core.close(nstrm);
+}
+
+void ftps_netio_discard_pending(void) {
+  pr_buffer_t *pbuf;
+
+  if (session.c == NULL || session.c->instrm == NULL ||
+      (pbuf = session.c->instrm->strm_buf) == NULL) {
+    return;
+  }
+
+  /* SECURITY: bytes the client pipelined after AUTH arrived in clear and
+   * must never run as if protected (STARTTLS injection, CVE-2011-1575). */
+  if (pbuf->current != NULL && pbuf->remaining < pbuf->buflen) {
+    ftps_log("%s: discarded %lu plaintext bytes sent after AUTH",
+      client_addr(), (unsigned long) (pbuf->buflen - pbuf->remaining));
+  }
+  pbuf->current = NULL;
+  pbuf->remaining = pbuf->buflen;
+}
+
+int ftps_netio_ctrl_accept(void) {
+  ftps_io_t *io;
+  int xerrno;
+
+  io = ftps_io_new(ftps_sess.vhost->ctx, session.c->rfd, FTPS_ROLE_CTRL);
+  if (io == NULL) {
+    xerrno = errno;
+    ftps_log("%s: cannot start TLS: %s", client_addr(), strerror(xerrno));
+    errno = xerrno;
+    return -1;
+  }
+  ftps_io_set_wait_cb(io, wait_cb, NULL);
+
+  if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
+    /* Nothing read yet: the channel is still clear, so 421 is readable. */
+    int quiet = BIO_number_read(SSL_get_rbio(ftps_io_ssl(io))) == 0;
+
+    xerrno = errno;
+    ftps_log("%s: control handshake refused: %s", client_addr(),
+      ftps_io_error(io));
+    ftps_io_free(io);
+    if (quiet && ftps_sess.vhost->policy.implicit != 1) {
+      pr_response_send_async(R_421, "TLS negotiation failed; closing "
+        "control connection");
+    }
+    errno = xerrno;
+    return -1;
+  }
+
+  ftps_sess.ctrl = io;
+  ftps_sess.ctrl_refreshed = time(NULL);
+  session.rfc2228_mech = "TLS";
+  (void) pr_session_set_protocol("ftps");
+  log_handshake("control", io);
+  return 0;
+}
+
+int ftps_netio_ctrl_clear(void) {
+  int res;
+
+  /* RFC 4217 §12.3: a bidirectional shutdown, so the client's close_notify
+   * is consumed and the following clear text is read cleanly. */
+  res = ftps_io_shutdown(ftps_sess.ctrl, TRUE, 10000);
+  if (res < 0) {
+    ftps_log("%s: CCC shutdown failed: %s", client_addr(),
+      ftps_io_error(ftps_sess.ctrl));
+  } else {
+    ftps_log("%s: control channel cleared (CCC)", client_addr());
+  }
+  ftps_io_free(ftps_sess.ctrl);
+  ftps_sess.ctrl = NULL;
+  return res;
+}
+
+/* ---------------------------------------------------------------- data */
+
+static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
+  ftps_log("%s: data connection refused: %s%s%s", client_addr(), reason,
+    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+  (void) ftps_io_shutdown(io, FALSE, 1000);
+  ftps_io_free(io);
+
+  /* The core adds its own 425 line; together they form one reply. */
+  pr_response_add_err(R_425, "Data channel TLS refused: %s", reason);
+  session.d->xerrno = EPERM;
+  errno = EPERM;
+  return -1;
+}
+
+static int data_accept(pr_netio_stream_t *nstrm) {
+  const ftps_vhost_t *vh = ftps_sess.vhost;
+  ftps_io_t *io;
+  int reuse;
+
+  io = ftps_io_new(vh->ctx, nstrm->strm_fd, FTPS_ROLE_DATA);
+  if (io == NULL) {
+    session.d->xerrno = errno;
+    return -1;
+  }
+  ftps_io_set_wait_cb(io, wait_cb, NULL);
+
+  if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
+    return refuse_data(io, "handshake failed", ftps_io_error(io));
+  }
+
+  /* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
+   * session's control connection proves the data peer is our client
+   * (stops data-connection theft from the PASV port). */
+  reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
+  if (reuse != FTPS_REUSE_OK &&
+      !(vh->policy.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
+    return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
+  }
+
+  ftps_sess.data = io;
+  ftps_sess.upload_truncated = FALSE;
+  log_handshake("data", io);
+
+  if (ftps_fsio_commit() < 0) {
+    session.d->xerrno = errno;
+    return -1;
+  }
+  return 0;
+}
+
+static int data_postopen(pr_netio_stream_t *nstrm) {
+  /* Both streams of the connection are post-opened; handshake once. */
+  if (ftps_sess.prot.prot != 'P' || ftps_sess.data != NULL) {
+    return core.postopen(nstrm);
+  }
+  return data_accept(nstrm);
+}
+
+static int data_read(pr_netio_stream_t *nstrm, char *buf, size_t len) {
+  int res;
+
+  if (ftps_sess.data == NULL) {
+    return core.read(nstrm, buf, len);
+  }
+
+  res = (int) ftps_io_read(ftps_sess.data, buf, len);
+  if (res < 0 && ftps_io_truncated(ftps_sess.data) &&
+      !ftps_sess.upload_truncated) {
+    ftps_sess.upload_truncated = TRUE;
+    ftps_log("%s: data connection truncated: closed without TLS "
+      "close_notify (possible truncation attack); transfer failed",
+      client_addr());
+  }
+  return res;
+}
+
+static int data_write(pr_netio_stream_t *nstrm, char *buf, size_t len) {
+  if (ftps_sess.data == NULL) {
+    return core.write(nstrm, buf, len);
+  }
+  return (int) ftps_io_write(ftps_sess.data, buf, len);
+}
+
+static int data_poll(pr_netio_stream_t *nstrm) {
+  if (ftps_sess.data != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
+      ftps_io_pending(ftps_sess.data)) {
+    return 1;
+  }
+  return core.poll(nstrm);
+}
+
+static int data_shutdown(pr_netio_stream_t *nstrm, int how) {
+  /* The end of every download carries close_notify. */
+  if (ftps_sess.data != NULL && how != SHUT_RD) {
+    (void) ftps_io_shutdown(ftps_sess.data, FALSE, 2000);
+  }
+  return core.shutdown(nstrm, how);
+}
+
+static int data_close(pr_netio_stream_t *nstrm) {
+  if (ftps_sess.data != NULL) {
+    ftps_io_free(ftps_sess.data);
+    ftps_sess.data = NULL;
+  }
+  return core.close(nstrm);
+}
+
+/* ------------------------------------------------------- registration */
+
+static pr_netio_t *alloc_netio(void) {
+  pr_netio_t *n = pr_alloc_netio2(session.pool, &ftps_module, NULL);
+
+  if (n != NULL && core.read == NULL) {
+    core.close = n->close;
+    core.poll = n->poll;
+    core.postopen = n->postopen;
+    core.read = n->read;
+    core.shutdown = n->shutdown;
+    core.write = n->write;
+  }
+  return n;
+}
+
+int ftps_netio_register(void) {
+  pr_netio_t *ctrl, *data;
+
+  ctrl = alloc_netio();
+  data = alloc_netio();
+  if (ctrl == NULL || data == NULL) {
+    return -1;
+  }
+
+  ctrl->close = ctrl_close;
+  ctrl->poll = ctrl_poll;
+  ctrl->read = ctrl_read;
+  ctrl->shutdown = ctrl_shutdown;
+  ctrl->write = ctrl_write;
+
+  data->close = data_close;
+  data->poll = data_poll;
+  data->postopen = data_postopen;
+  data->read = data_read;
+  data->shutdown = data_shutdown;
+  data->write = data_write;
+
+  if (pr_register_netio(ctrl, PR_NETIO_STRM_CTRL) < 0 ||
+      pr_register_netio(data, PR_NETIO_STRM_DATA) < 0) {
+    return -1;
+  }
+  pr_trace_msg(trace_channel, 9, "control and data NetIOs registered");
+  return 0;
+}
+
+void ftps_netio_unregister(void) {
+  static const int types[] = { PR_NETIO_STRM_CTRL, PR_NETIO_STRM_DATA };
+  unsigned int i;
+
+  for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    pr_netio_t *n = pr_get_netio(types[i]);
+    if (n != NULL && n->owner == &ftps_module) {
+      (void) pr_unregister_netio(types[i]);
+    }
+  }
+}

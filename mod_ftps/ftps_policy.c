@@ -1,0 +1,311 @@
+/*
+ * ftps_policy.c -- owns the typed per-vhost TLS policy: defaults, merge,
+ * cross-directive validation and every directive-value parser.
+ *
+ * PURE: libc only; must not include OpenSSL or ProFTPD headers (B2).
+ * The glue (ftps_conf.c) stores what these parsers return, nothing else (B6).
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ftps/ftps_policy.h"
+
+/* Longest handshake timeout accepted: one day. */
+#define FTPS_MAX_HANDSHAKE_TIMEOUT  86400
+
+typedef struct {
+  const char *name;
+  int value;
+} ftps_name_t;
+
+static const ftps_name_t protocol_names[] = {
+  { "TLSv1.2", FTPS_PROTO_TLS12 },
+  { "TLSv1.3", FTPS_PROTO_TLS13 },
+};
+
+static const ftps_name_t required_names[] = {
+  { "off",       0 },
+  { "on",        FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA },
+  { "control",   FTPS_REQ_AUTH|FTPS_REQ_CTRL },
+  { "ctrl",      FTPS_REQ_AUTH|FTPS_REQ_CTRL },
+  { "data",      FTPS_REQ_DATA },
+  { "auth",      FTPS_REQ_AUTH },
+  { "auth+data", FTPS_REQ_AUTH|FTPS_REQ_DATA },
+};
+
+static const ftps_name_t option_names[] = {
+  { "NoSessionReuseRequired", FTPS_OPT_NO_SESSION_REUSE_REQUIRED },
+};
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err != NULL && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  errno = EINVAL;
+  return -1;
+}
+
+static const ftps_name_t *lookup(const ftps_name_t *tab, size_t n,
+    const char *s) {
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcasecmp(tab[i].name, s) == 0) {
+      return &tab[i];
+    }
+  }
+  return NULL;
+}
+
+void ftps_policy_init(ftps_policy_t *p) {
+  if (p == NULL) {
+    return;
+  }
+  memset(p, 0, sizeof(*p));
+  p->engine = FTPS_UNSET;
+  p->implicit = FTPS_UNSET;
+  p->protocols = FTPS_UNSET;
+  p->required = FTPS_UNSET;
+  p->options = FTPS_UNSET;
+  p->handshake_timeout = FTPS_UNSET;
+}
+
+void ftps_policy_defaults(ftps_policy_t *p) {
+  if (p == NULL) {
+    return;
+  }
+  ftps_policy_init(p);
+  p->engine = FTPS_DEFAULT_ENGINE;
+  p->implicit = FTPS_DEFAULT_IMPLICIT;
+  p->protocols = FTPS_DEFAULT_PROTOCOLS;
+  p->required = FTPS_DEFAULT_REQUIRED;
+  p->options = FTPS_DEFAULT_OPTIONS;
+  p->handshake_timeout = FTPS_DEFAULT_HANDSHAKE_TIMEOUT;
+}
+
+static int pick_int(int explicit_, int dflt) {
+  return explicit_ != FTPS_UNSET ? explicit_ : dflt;
+}
+
+int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
+    const ftps_policy_t *defaults) {
+  ftps_policy_t m;
+
+  if (out == NULL || explicit_ == NULL || defaults == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  m = *explicit_;
+  m.engine = pick_int(explicit_->engine, defaults->engine);
+  m.implicit = pick_int(explicit_->implicit, defaults->implicit);
+  m.protocols = pick_int(explicit_->protocols, defaults->protocols);
+  m.required = pick_int(explicit_->required, defaults->required);
+  m.options = pick_int(explicit_->options, defaults->options);
+  m.handshake_timeout = pick_int(explicit_->handshake_timeout,
+    defaults->handshake_timeout);
+  if (m.ciphers == NULL) {
+    m.ciphers = defaults->ciphers;
+  }
+  if (m.ciphersuites == NULL) {
+    m.ciphersuites = defaults->ciphersuites;
+  }
+  if (!explicit_->log_set) {
+    m.log_path = defaults->log_path;
+    m.log_set = defaults->log_set;
+  }
+  if (m.ncerts == 0) {
+    m.ncerts = defaults->ncerts;
+    memcpy(m.certs, defaults->certs, sizeof(m.certs));
+  }
+
+  *out = m;
+  return 0;
+}
+
+int ftps_policy_validate(const ftps_policy_t *p, char *err, size_t errlen) {
+  if (p == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  if (p->engine != 1) {
+    if (p->implicit == 1) {
+      return fail(err, errlen,
+        "'FTPSImplicit on' needs 'FTPSEngine on' in the same server");
+    }
+    if (p->required > 0) {
+      return fail(err, errlen,
+        "'FTPSRequired' needs 'FTPSEngine on' in the same server");
+    }
+    return 0;
+  }
+
+  if (p->ncerts == 0) {
+    return fail(err, errlen, "%s needs an 'FTPSCertificate' in the same "
+      "server", p->implicit == 1 ? "'FTPSImplicit on'" : "'FTPSEngine on'");
+  }
+  if (p->protocols <= 0 || (p->protocols & ~FTPS_PROTO_ALL) != 0) {
+    return fail(err, errlen, "'FTPSProtocol' enables no protocol");
+  }
+  return 0;
+}
+
+int ftps_policy_parse_bool(const char *s, int *out, char *err,
+    size_t errlen) {
+  static const ftps_name_t bools[] = {
+    { "on", 1 }, { "off", 0 }, { "yes", 1 }, { "no", 0 },
+    { "true", 1 }, { "false", 0 }, { "1", 1 }, { "0", 0 },
+  };
+  const ftps_name_t *hit;
+
+  if (s == NULL || out == NULL) {
+    return fail(err, errlen, "missing value; expected on or off");
+  }
+  hit = lookup(bools, NELEMS(bools), s);
+  if (hit == NULL) {
+    return fail(err, errlen, "'%.64s' is not a boolean; expected on or off",
+      s);
+  }
+  *out = hit->value;
+  return 0;
+}
+
+int ftps_policy_parse_protocols(int argc, char *const *argv, int *out,
+    char *err, size_t errlen) {
+  int i, mask = 0;
+
+  if (argc < 1 || argv == NULL || out == NULL) {
+    return fail(err, errlen, "missing value; expected TLSv1.2 and/or TLSv1.3");
+  }
+
+  for (i = 0; i < argc; i++) {
+    const ftps_name_t *hit;
+
+    if (argv[i] == NULL) {
+      return fail(err, errlen, "missing value");
+    }
+    hit = lookup(protocol_names, NELEMS(protocol_names), argv[i]);
+    if (hit == NULL) {
+      return fail(err, errlen, "unknown protocol '%.64s'; expected TLSv1.2 "
+        "and/or TLSv1.3 (older versions are not supported)", argv[i]);
+    }
+    if (mask & hit->value) {
+      return fail(err, errlen, "protocol '%s' is listed twice", hit->name);
+    }
+    mask |= hit->value;
+  }
+
+  *out = mask;
+  return 0;
+}
+
+int ftps_policy_parse_required(const char *s, int *out, char *err,
+    size_t errlen) {
+  const ftps_name_t *hit;
+
+  if (s == NULL || out == NULL) {
+    return fail(err, errlen, "missing value");
+  }
+  hit = lookup(required_names, NELEMS(required_names), s);
+  if (hit == NULL) {
+    return fail(err, errlen, "unknown value '%.64s'; expected off, on, "
+      "control, data, auth or auth+data", s);
+  }
+  *out = hit->value;
+  return 0;
+}
+
+int ftps_policy_parse_options(int argc, char *const *argv, int *out,
+    char *err, size_t errlen) {
+  int i, mask = 0;
+
+  if (argc < 1 || argv == NULL || out == NULL) {
+    return fail(err, errlen, "missing value; expected NoSessionReuseRequired");
+  }
+
+  for (i = 0; i < argc; i++) {
+    const ftps_name_t *hit;
+
+    if (argv[i] == NULL) {
+      return fail(err, errlen, "missing value");
+    }
+    hit = lookup(option_names, NELEMS(option_names), argv[i]);
+    if (hit == NULL) {
+      return fail(err, errlen, "unknown option '%.64s'; expected "
+        "NoSessionReuseRequired", argv[i]);
+    }
+    mask |= hit->value;
+  }
+
+  *out = mask;
+  return 0;
+}
+
+int ftps_policy_parse_timeout(const char *s, int *out, char *err,
+    size_t errlen) {
+  char *end = NULL;
+  long v;
+
+  if (s == NULL || out == NULL || *s == '\0') {
+    return fail(err, errlen, "missing value; expected seconds (0 = none)");
+  }
+  if (*s < '0' || *s > '9') {
+    return fail(err, errlen, "'%.64s' is not a number of seconds", s);
+  }
+
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == NULL || *end != '\0') {
+    return fail(err, errlen, "'%.64s' is not a number of seconds", s);
+  }
+  if (v > FTPS_MAX_HANDSHAKE_TIMEOUT) {
+    return fail(err, errlen, "%ld seconds is too long; at most %d", v,
+      FTPS_MAX_HANDSHAKE_TIMEOUT);
+  }
+
+  *out = (int) v;
+  return 0;
+}
+
+int ftps_policy_parse_log(const char *s, const char **out, char *err,
+    size_t errlen) {
+  if (s == NULL || out == NULL || *s == '\0') {
+    return fail(err, errlen, "missing value; expected an absolute path or "
+      "none");
+  }
+  if (strcasecmp(s, "none") == 0) {
+    *out = NULL;
+    return 0;
+  }
+  if (*s != '/') {
+    return fail(err, errlen, "'%.200s' is not an absolute path; expected an "
+      "absolute path or none", s);
+  }
+  *out = s;
+  return 0;
+}
+
+const char *ftps_policy_protocols_str(int mask) {
+  switch (mask & FTPS_PROTO_ALL) {
+    case FTPS_PROTO_TLS12:
+      return "TLSv1.2";
+    case FTPS_PROTO_TLS13:
+      return "TLSv1.3";
+    case FTPS_PROTO_ALL:
+      return "TLSv1.2 TLSv1.3";
+    default:
+      return "none";
+  }
+}

@@ -1,0 +1,125 @@
+/*
+ * mod_ftps.c -- glue: the module struct, init/sess_init and the lifecycle
+ * event listeners. Nothing else lives here (B1).
+ *
+ * $Libraries: -lssl -lcrypto$
+ */
+
+#include "mod_ftps.h"
+
+ftps_sess_t ftps_sess;
+
+static const char *trace_channel = "ftps";
+
+static void fatal_config(const char *msg) {
+  /* Shown by `proftpd -t` and at startup; then exit 1 (notes §2). */
+  pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", msg);
+  fprintf(stderr, MOD_FTPS_VERSION ": fatal: %s\n", msg);
+  pr_session_end(PR_SESS_END_FL_ERROR);
+}
+
+static void ftps_postparse_ev(const void *event_data, void *user_data) {
+  if (pr_module_exists("mod_tls.c")) {
+    fatal_config("mod_tls.c is also loaded; mod_ftps and mod_tls cannot "
+      "both own the FTP connections: remove 'LoadModule mod_tls.c' (or "
+      "mod_ftps)");
+    return;
+  }
+  if (ftps_conf_build_vhosts() < 0) {
+    /* ftps_conf_build_vhosts() already reported the reason. */
+    pr_session_end(PR_SESS_END_FL_ERROR);
+  }
+}
+
+static void ftps_restart_ev(const void *event_data, void *user_data) {
+  ftps_conf_free_vhosts();
+}
+
+static void ftps_exit_ev(const void *event_data, void *user_data) {
+  /* The control connection is already closed here: only free. */
+  ftps_io_free(ftps_sess.data);
+  ftps_io_free(ftps_sess.ctrl);
+  ftps_sess.data = ftps_sess.ctrl = NULL;
+  ftps_log_close();
+}
+
+static void ftps_unload_ev(const void *event_data, void *user_data) {
+  if (event_data == NULL || strcmp((const char *) event_data,
+      "mod_ftps.c") != 0) {
+    return;
+  }
+  pr_event_unregister(&ftps_module, NULL, NULL);
+  pr_timer_remove(-1, &ftps_module);
+  ftps_netio_unregister();
+  ftps_conf_free_vhosts();
+}
+
+static int ftps_init(void) {
+  if (pr_version_get_number() < 0x0001030805) {
+    pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": requires ProFTPD 1.3.8 or "
+      "later (this is %s)", pr_version_get_str());
+    errno = EPERM;
+    return -1;
+  }
+  pr_event_register(&ftps_module, "core.postparse", ftps_postparse_ev, NULL);
+  pr_event_register(&ftps_module, "core.restart", ftps_restart_ev, NULL);
+  pr_event_register(&ftps_module, "core.module-unload", ftps_unload_ev,
+    NULL);
+  return 0;
+}
+
+static int ftps_sess_init(void) {
+  const ftps_vhost_t *vh;
+
+  memset(&ftps_sess, 0, sizeof(ftps_sess));
+  ftps_sess.logfd = -1;
+
+  vh = ftps_conf_vhost(main_server);
+  if (vh == NULL || vh->policy.engine != 1) {
+    /* FTPS off here: AUTH/PBSZ/PROT answer 502; nothing is registered. */
+    ftps_sess.vhost = vh;
+    ftps_prot_init(&ftps_sess.prot, 0);
+    return 0;
+  }
+
+  ftps_sess.vhost = vh;
+  ftps_prot_init(&ftps_sess.prot, vh->policy.implicit == 1);
+  pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
+
+  if (vh->policy.log_path != NULL) {
+    (void) ftps_log_open(vh->policy.log_path);
+  }
+
+  /* SECURITY: a fresh binding per session process, so that no session
+   * issued to another FTP session can open our data connections. */
+  if (ftps_ctx_new_binding() < 0 ||
+      ftps_netio_register() < 0 ||
+      ftps_fsio_register() < 0 ||
+      ftps_cmds_sess_init() < 0) {
+    pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": cannot set up the session: "
+      "%s", strerror(errno));
+    return -1;
+  }
+
+  if (vh->policy.implicit == 1) {
+    /* Implicit FTPS: the handshake precedes the 220 banner (no plaintext). */
+    pr_trace_msg(trace_channel, 9, "implicit FTPS: handshake before banner");
+    if (ftps_netio_ctrl_accept() < 0) {
+      pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+        "TLS handshake failed");
+    }
+  }
+  return 0;
+}
+
+module ftps_module = {
+  NULL, NULL,                   /* always NULL */
+  0x20,                         /* module API version 2.0 */
+  "ftps",                       /* module name */
+  ftps_conftab,                 /* configuration directives */
+  ftps_cmdtab,                  /* command handlers */
+  NULL,                         /* authentication handlers */
+  ftps_init,                    /* module initialization */
+  ftps_sess_init,               /* session initialization */
+  MOD_FTPS_VERSION              /* module version */
+};
