@@ -249,7 +249,6 @@ static void report(server_rec *s, const char *msg) {
     port_str(s), "): ", msg, NULL);
 
   pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", text);
-  fprintf(stderr, MOD_FTPS_VERSION ": fatal: %s\n", text);
 }
 
 static int build_one(server_rec *s, ftps_vhost_t *vh,

@@ -228,10 +228,13 @@ static int data_read(pr_netio_stream_t *nstrm, char *buf, size_t len) {
   res = (int) ftps_io_read(ftps_sess.data, buf, len);
   if (res < 0 && ftps_io_truncated(ftps_sess.data) &&
       !ftps_sess.upload_truncated) {
+    int xerrno = errno;
+
     ftps_sess.upload_truncated = TRUE;
     ftps_log("%s: data connection truncated: closed without TLS "
       "close_notify (possible truncation attack); transfer failed",
       client_addr());
+    errno = xerrno;
   }
   return res;
 }

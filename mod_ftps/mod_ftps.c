@@ -14,7 +14,6 @@ static const char *trace_channel = "ftps";
 static void fatal_config(const char *msg) {
   /* Shown by `proftpd -t` and at startup; then exit 1 (notes §2). */
   pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", msg);
-  fprintf(stderr, MOD_FTPS_VERSION ": fatal: %s\n", msg);
   pr_session_end(PR_SESS_END_FL_ERROR);
 }
 
