@@ -13,6 +13,7 @@
 #include "ftps/ftps_prot.h"
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_io.h"
+#include "ftps/ftps_sni.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.1.0"
 
@@ -35,12 +36,18 @@ typedef struct {
  */
 typedef struct {
   const ftps_vhost_t *vhost;    /* policy + context of main_server */
+  const ftps_vhost_t *sni_vhost;/* the vhost SNI chose, if any */
+  SSL_CTX *ctrl_ctx;            /* context the control SSL was made from;
+                                 * data SSLs share it (and its sessions) */
+  int required;                 /* FTPSRequired in force (session level) */
+  int options;                  /* FTPSOptions in force (session level) */
   ftps_prot_state_t prot;       /* RFC 4217 state */
   ftps_io_t *ctrl;              /* control TLS; NULL while clear */
   ftps_io_t *data;              /* TLS of the open data connection */
   time_t ctrl_refreshed;        /* last session refresh on the control */
   int logfd;                    /* FTPSLog, -1 if none */
   int upload_truncated;         /* the current upload lacked close_notify */
+  int prelogin_errors;          /* failed commands before login */
 } ftps_sess_t;
 
 extern ftps_sess_t ftps_sess;
@@ -48,6 +55,7 @@ extern ftps_sess_t ftps_sess;
 /* ftps_conf.c: directive handlers and the per-vhost table. */
 extern conftable ftps_conftab[];
 int ftps_conf_build_vhosts(void);
+int ftps_conf_any_engine(void);
 const ftps_vhost_t *ftps_conf_vhost(const server_rec *s);
 void ftps_conf_free_vhosts(void);
 
@@ -61,6 +69,18 @@ void ftps_netio_unregister(void);
 int ftps_netio_ctrl_accept(void);
 int ftps_netio_ctrl_clear(void);
 void ftps_netio_discard_pending(void);
+
+/* ftps_rules.c: which FTPSRequired/FTPSOptions apply now. */
+void ftps_rules_refresh(void);
+int ftps_rules_required_for_user(const char *user);
+int ftps_rules_required_for_transfer(cmd_rec *cmd);
+int ftps_rules_validate(server_rec *s, int options, char *err, size_t errlen);
+
+/* ftps_vhost.c: SNI, HOST and vhost switches. */
+int ftps_vhost_install_sni(SSL_CTX *ctx);
+void ftps_vhost_after_handshake(SSL *ssl);
+void ftps_vhost_update_feat(void);
+int ftps_vhost_sess_init(void);
 
 /* ftps_fsio.c: uploads touch no file before the data channel is secured. */
 int ftps_fsio_register(void);

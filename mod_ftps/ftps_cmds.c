@@ -12,9 +12,19 @@ static int engine_on(void) {
   return ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
 }
 
-/* The FTPSRequired bits in force for this command. */
+/* The FTPSRequired bits in force for this command: USER sees its
+ * <IfUser> rules, a transfer its directory's rules. */
 static int required_now(cmd_rec *cmd) {
-  return engine_on() ? ftps_sess.vhost->policy.required : 0;
+  if (!engine_on()) {
+    return 0;
+  }
+  if (pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1) {
+    return ftps_rules_required_for_user(cmd->arg);
+  }
+  if (ftps_prot_is_transfer(cmd->argv[0])) {
+    return ftps_rules_required_for_transfer(cmd);
+  }
+  return ftps_sess.required;
 }
 
 static const char *code_str(cmd_rec *cmd, int code) {
@@ -64,16 +74,16 @@ static int is_data_setup(const char *cmd) {
 
 MODRET ftps_pre_any(cmd_rec *cmd) {
   const char *msg = NULL;
-  int code;
+  int code, required;
 
   if (!engine_on()) {
     return PR_DECLINED(cmd);
   }
 
-  code = ftps_prot_gate_ctrl(&ftps_sess.prot, required_now(cmd),
-    cmd->argv[0], &msg);
+  required = required_now(cmd);
+  code = ftps_prot_gate_ctrl(&ftps_sess.prot, required, cmd->argv[0], &msg);
   if (code == 0 && ftps_prot_is_transfer(cmd->argv[0])) {
-    code = ftps_prot_gate_data(&ftps_sess.prot, required_now(cmd), &msg);
+    code = ftps_prot_gate_data(&ftps_sess.prot, required, &msg);
   }
   if (code > 0) {
     ftps_log("%s: refused %s: %s", pr_netaddr_get_ipstr(
@@ -92,6 +102,50 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
 
 MODRET ftps_post_any(cmd_rec *cmd) {
   ftps_fsio_disarm();
+  return PR_DECLINED(cmd);
+}
+
+/*
+ * After PASS (and the fake PASS of a 232 login), mod_ifsession has merged
+ * <IfUser>/<IfGroup>: rules known only now are enforced by refusing the
+ * login and closing the session (POST_CMD cannot fail the command).
+ */
+MODRET ftps_post_pass(cmd_rec *cmd) {
+  if (!ftps_conf_any_engine()) {
+    return PR_DECLINED(cmd);
+  }
+  ftps_rules_refresh();
+  if (engine_on() && (ftps_sess.required & (FTPS_REQ_AUTH|FTPS_REQ_CTRL)) &&
+      ftps_sess.prot.ctrl != FTPS_CTRL_TLS) {
+    ftps_log("%s: login of '%s' refused after PASS: policy requires AUTH TLS",
+      pr_netaddr_get_ipstr(session.c->remote_addr), session.user);
+    pr_response_send(R_530, "Policy requires AUTH TLS for this user");
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+      "FTPSRequired after login");
+  }
+  return PR_DECLINED(cmd);
+}
+
+/*
+ * SECURITY: ALPACA (CVE-2021-3618): a peer that is not an FTP client (an
+ * HTTP or mail client redirected here) produces a stream of failing
+ * commands before login; cut it off after FTPSMaxPreLoginErrors.
+ */
+MODRET ftps_log_any_err(cmd_rec *cmd) {
+  int limit;
+
+  if (!engine_on() || logged_in()) {
+    return PR_DECLINED(cmd);
+  }
+  limit = ftps_sess.vhost->policy.prelogin_errors;
+  if (limit > 0 && ++ftps_sess.prelogin_errors >= limit) {
+    ftps_log("%s: %d failed commands before login; disconnecting",
+      pr_netaddr_get_ipstr(session.c->remote_addr), ftps_sess.prelogin_errors);
+    pr_response_send_async(R_421, "Too many failed commands before login; "
+      "closing control connection");
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "FTPSMaxPreLoginErrors");
+  }
   return PR_DECLINED(cmd);
 }
 
@@ -178,12 +232,7 @@ MODRET ftps_ccc(cmd_rec *cmd) {
 }
 
 int ftps_cmds_sess_init(void) {
-  (void) pr_feat_add("AUTH TLS");
-  (void) pr_feat_add("PBSZ");
-  (void) pr_feat_add("PROT");
-  if (!(ftps_sess.vhost->policy.required & FTPS_REQ_CTRL)) {
-    (void) pr_feat_add("CCC");
-  }
+  ftps_vhost_update_feat();
 
   pr_help_add(C_AUTH, "<sp> TLS|TLS-C|SSL|TLS-P", TRUE);
   pr_help_add(C_PBSZ, "<sp> protection-buffer-size", TRUE);
@@ -201,5 +250,7 @@ cmdtable ftps_cmdtab[] = {
   { CMD,          C_CCC,  G_NONE, ftps_ccc,      FALSE, FALSE, CL_SEC },
   { POST_CMD,     C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
   { POST_CMD_ERR, C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
+  { POST_CMD,     C_PASS, G_NONE, ftps_post_pass, FALSE, FALSE },
+  { LOG_CMD_ERR,  C_ANY,  G_NONE, ftps_log_any_err, FALSE, FALSE },
   { 0, NULL }
 };

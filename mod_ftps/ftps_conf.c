@@ -130,14 +130,41 @@ MODRET set_ftpsciphersuite(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
-/* usage: FTPSRequired off|on|control|data|auth|auth+data */
+/* usage: FTPSRequired off|on|control|data|auth|auth+data
+ * In <Directory>, <Anonymous> and .ftpaccess only transfers are concerned:
+ * off, data (or on, meaning data) are accepted there. */
 MODRET set_ftpsrequired(cmd_rec *cmd) {
+  int v = 0, in_tree;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL|CONF_ANON|CONF_DIR|
+    CONF_DYNDIR);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_required(cmd->argv[1], &v, err_,
+    errlen_));
+
+  in_tree = check_context(cmd, CONF_ANON|CONF_DIR|CONF_DYNDIR);
+  if (in_tree && (v & FTPS_REQ_CTRL) && strcasecmp(cmd->argv[1], "on") != 0) {
+    CONF_ERROR(cmd, "only off, data or on apply inside <Directory>, "
+      "<Anonymous> and .ftpaccess (they govern transfers in that tree; the "
+      "control channel is decided before any directory is known)");
+  }
+  if (in_tree && (v & FTPS_REQ_AUTH) && !(v & FTPS_REQ_CTRL)) {
+    CONF_ERROR(cmd, "only off, data or on apply inside <Directory>, "
+      "<Anonymous> and .ftpaccess");
+  }
+  store_int(cmd, in_tree ? (v & FTPS_REQ_DATA) : v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSMaxPreLoginErrors count|none */
+MODRET set_ftpsmaxpreloginerrors(cmd_rec *cmd) {
   int v = 0;
 
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
   CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_required(cmd->argv[1], &v, err_,
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_count(cmd->argv[1], &v, err_,
     errlen_));
   store_int(cmd, v);
   return PR_HANDLED(cmd);
@@ -187,6 +214,7 @@ conftable ftps_conftab[] = {
   { "FTPSEngine",               set_ftpsengine,                 NULL },
   { "FTPSImplicit",             set_ftpsimplicit,               NULL },
   { "FTPSLog",                  set_ftpslog,                    NULL },
+  { "FTPSMaxPreLoginErrors",    set_ftpsmaxpreloginerrors,      NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
@@ -212,6 +240,7 @@ static void collect_explicit(server_rec *s, ftps_policy_t *p) {
   p->required = get_int(s, "FTPSRequired");
   p->options = get_int(s, "FTPSOptions");
   p->handshake_timeout = get_int(s, "FTPSTimeoutHandshake");
+  p->prelogin_errors = get_int(s, "FTPSMaxPreLoginErrors");
 
   c = find_config(s->conf, CONF_PARAM, "FTPSCipherSuite", FALSE);
   if (c != NULL) {
@@ -265,7 +294,8 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   }
 
   (void) ftps_policy_merge(&vh->policy, &explicit_, defaults);
-  if (ftps_policy_validate(&vh->policy, err, sizeof(err)) < 0) {
+  if (ftps_policy_validate(&vh->policy, err, sizeof(err)) < 0 ||
+      ftps_rules_validate(s, vh->policy.options, err, sizeof(err)) < 0) {
     report(s, err);
     return -1;
   }
@@ -284,6 +314,7 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
     report(s, err);
     return -1;
   }
+  (void) ftps_vhost_install_sni(vh->ctx);
   pr_trace_msg(trace_channel, 7, "built TLS context for '%s' (%s)",
     s->ServerName, ftps_policy_protocols_str(vh->policy.protocols));
   return 0;
@@ -310,6 +341,17 @@ int ftps_conf_build_vhosts(void) {
     }
   }
   return 0;
+}
+
+int ftps_conf_any_engine(void) {
+  unsigned int i;
+
+  for (i = 0; i < table.nvhosts; i++) {
+    if (table.vhosts[i].policy.engine == 1) {
+      return TRUE;
+    }
+  }
+  return FALSE;
 }
 
 const ftps_vhost_t *ftps_conf_vhost(const server_rec *s) {

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "ftps/ftps_ctx.h"
+#include "ftps/ftps_sni.h"
 
 #define FTPS_NONCE_LEN  16
 
@@ -26,13 +27,25 @@
  * connection resumes the control session whatever context served it. */
 static const unsigned char sid_ctx[] = "mod_ftps";
 
-/* Per-SSL facts the callbacks record for the reuse decision. */
+/* Per-SSL facts the callbacks record for the reuse decision and logs. */
 typedef struct {
   int role;
   int offered;        /* the ClientHello carried a session or ticket */
   int foreign;        /* a ticket that is not bound to this process */
   int bound;          /* a ticket/session bound to this process was used */
+  const char *refusal;              /* why a callback refused, for logs */
+  char sni[FTPS_SNI_MAX + 1];       /* the server name sent, or "" */
 } ssl_info_t;
+
+/* Per-context settings that SSL_set_SSL_CTX() does not carry over. */
+typedef struct {
+  int min_version, max_version;
+  char *ciphers;                    /* NULL: OpenSSL's default */
+  char *ciphersuites;               /* NULL: OpenSSL's default */
+  int allow_any_alpn;
+  ftps_ctx_sni_fn sni_fn;
+  void *sni_arg;
+} ctx_info_t;
 
 /*
  * The binding of one session process: a random nonce stored in every
@@ -45,6 +58,7 @@ static struct {
 } binding;
 
 static int ssl_info_idx = -1;
+static int ctx_info_idx = -1;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
@@ -76,8 +90,23 @@ static void free_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
   OPENSSL_free(ptr);
 }
 
+static void free_ctx_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+    int idx, long argl, void *argp) {
+  ctx_info_t *ci = ptr;
+
+  if (ci != NULL) {
+    OPENSSL_free(ci->ciphers);
+    OPENSSL_free(ci->ciphersuites);
+    OPENSSL_free(ci);
+  }
+}
+
 static ssl_info_t *info_of(SSL *ssl) {
   return ssl_info_idx < 0 ? NULL : SSL_get_ex_data(ssl, ssl_info_idx);
+}
+
+static ctx_info_t *ctx_info_of(SSL_CTX *ctx) {
+  return ctx_info_idx < 0 ? NULL : SSL_CTX_get_ex_data(ctx, ctx_info_idx);
 }
 
 int ftps_ctx_new_binding(void) {
@@ -177,6 +206,79 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   return 0;   /* no reference kept */
 }
 
+/*
+ * RFC 6066 §3: the ClientHello's server_name picks the vhost, before version
+ * negotiation and resumption, so the chosen vhost's limits all apply.
+ */
+static int choose_vhost(SSL *ssl, ssl_info_t *info, int *alert) {
+  ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
+  const unsigned char *ext = NULL;
+  SSL_CTX *to = NULL;
+  size_t len = 0;
+  int res;
+
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext,
+      &len) == 1 &&
+      ftps_sni_parse(ext, len, info->sni, sizeof(info->sni)) < 0) {
+    info->refusal = "malformed server name (SNI)";
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  if (ci == NULL || ci->sni_fn == NULL) {
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+
+  res = ci->sni_fn(ssl, info->sni[0] != '\0' ? info->sni : NULL, &to, alert,
+    ci->sni_arg);
+  if (res < 0) {
+    info->refusal = "server name (SNI) refused";
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  if (res > 0 && to != NULL && to != SSL_get_SSL_CTX(ssl) &&
+      ftps_ctx_apply(ssl, to) < 0) {
+    info->refusal = "cannot switch to the vhost chosen by SNI";
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* Acknowledge SNI (the choice itself was made in the ClientHello callback). */
+static int servername_cb(SSL *ssl, int *alert, void *arg) {
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * SECURITY: ALPACA (CVE-2021-3618): a client that negotiates ALPN must name
+ * FTP ("ftp"; "ftp-data" also on data connections), so a TLS session meant
+ * for HTTP or mail cannot be redirected to this server. No ALPN: accepted.
+ */
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg) {
+  ssl_info_t *info = info_of(ssl);
+  ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
+  const unsigned char *hit;
+  int bad = 0;
+
+  hit = ftps_alpn_find(in, inlen, "ftp", &bad);
+  if (hit == NULL && !bad && info != NULL && info->role == FTPS_ROLE_DATA) {
+    hit = ftps_alpn_find(in, inlen, "ftp-data", &bad);
+  }
+  if (hit != NULL) {
+    *out = hit + 1;
+    *outlen = hit[0];
+    return SSL_TLSEXT_ERR_OK;
+  }
+  if (!bad && ci != NULL && ci->allow_any_alpn) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  if (info != NULL) {
+    info->refusal = bad ? "malformed ALPN list" :
+      "ALPN offered without \"ftp\" (ALPACA defence)";
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
 static int client_hello_cb(SSL *ssl, int *alert, void *arg) {
   ssl_info_t *info = info_of(ssl);
   const unsigned char *ext = NULL, *sid = NULL;
@@ -199,6 +301,10 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg) {
     /* A TLS 1.2-only client sending a session ID asks for resumption (a
      * TLS 1.3 client's legacy ID is random and means nothing). */
     info->offered = 1;
+  }
+
+  if (info->role == FTPS_ROLE_CTRL) {
+    return choose_vhost(ssl, info, alert);
   }
   return SSL_CLIENT_HELLO_SUCCESS;
 }
@@ -235,6 +341,84 @@ const char *ftps_ctx_reuse_str(int reason) {
     default:
       return "handshake failed";
   }
+}
+
+int ftps_ctx_set_sni_fn(SSL_CTX *ctx, ftps_ctx_sni_fn fn, void *arg) {
+  ctx_info_t *ci = ctx != NULL ? ctx_info_of(ctx) : NULL;
+
+  if (ci == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  ci->sni_fn = fn;
+  ci->sni_arg = arg;
+  return 0;
+}
+
+const char *ftps_ctx_sni(SSL *ssl) {
+  ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
+
+  return (info != NULL && info->sni[0] != '\0') ? info->sni : NULL;
+}
+
+const char *ftps_ctx_refusal(SSL *ssl) {
+  ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
+
+  return info != NULL ? info->refusal : NULL;
+}
+
+int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
+  ctx_info_t *ci = ctx_info_of(ctx);
+  const char *ciphers, *suites;
+
+  if (ssl == NULL || ci == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  /* SSL_set_SSL_CTX() moves the certificates and session-ID context only
+   * (openssl/openssl#6109): every other setting is copied by hand. */
+  ciphers = ci->ciphers != NULL ? ci->ciphers : OSSL_default_cipher_list();
+  suites = ci->ciphersuites != NULL ? ci->ciphersuites :
+    OSSL_default_ciphersuites();
+  if (SSL_set_SSL_CTX(ssl, ctx) != ctx ||
+      SSL_set_min_proto_version(ssl, ci->min_version) != 1 ||
+      SSL_set_max_proto_version(ssl, ci->max_version) != 1 ||
+      SSL_set_cipher_list(ssl, ciphers) != 1 ||
+      SSL_set_ciphersuites(ssl, suites) != 1) {
+    errno = EINVAL;
+    return -1;
+  }
+  SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
+  SSL_set_options(ssl, SSL_CTX_get_options(ctx));
+  SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
+    SSL_CTX_get_verify_callback(ctx));
+  SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+  return 0;
+}
+
+static char *dup_or_null(const char *s) {
+  return s != NULL ? OPENSSL_strdup(s) : NULL;
+}
+
+static int attach_ctx_info(SSL_CTX *ctx, const ftps_policy_t *p) {
+  ctx_info_t *ci = OPENSSL_zalloc(sizeof(*ci));
+
+  if (ci == NULL) {
+    return -1;
+  }
+  ci->min_version = (p->protocols & FTPS_PROTO_TLS12) ? TLS1_2_VERSION :
+    TLS1_3_VERSION;
+  ci->max_version = (p->protocols & FTPS_PROTO_TLS13) ? TLS1_3_VERSION :
+    TLS1_2_VERSION;
+  ci->ciphers = dup_or_null(p->ciphers);
+  ci->ciphersuites = dup_or_null(p->ciphersuites);
+  ci->allow_any_alpn = (p->options & FTPS_OPT_ALLOW_ANY_ALPN) != 0;
+  if (SSL_CTX_set_ex_data(ctx, ctx_info_idx, ci) != 1) {
+    free_ctx_info(NULL, ci, NULL, 0, 0, NULL);
+    return -1;
+  }
+  return 0;
 }
 
 /* Never prompt on a terminal for an encrypted key's passphrase. */
@@ -393,6 +577,8 @@ static void set_session_handling(SSL_CTX *ctx) {
   (void) SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
     NULL);
   SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+  SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
+  SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 }
 
 SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
@@ -405,13 +591,25 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
   if (ssl_info_idx < 0) {
     ssl_info_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_info);
   }
+  if (ctx_info_idx < 0) {
+    ctx_info_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+      free_ctx_info);
+  }
 
   ERR_clear_error();
   ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == NULL || ssl_info_idx < 0) {
+  if (ctx == NULL || ssl_info_idx < 0 || ctx_info_idx < 0 ||
+      attach_ctx_info(ctx, p) < 0) {
     fail(err, errlen, "cannot create a TLS context");
     SSL_CTX_free(ctx);
     return NULL;
+  }
+
+  /* At least OpenSSL security level 2 (112-bit keys, no SHA-1 signatures),
+   * whatever the system's openssl.cnf says; a cipher string may still say
+   * @SECLEVEL=n explicitly. */
+  if (SSL_CTX_get_security_level(ctx) < 2) {
+    SSL_CTX_set_security_level(ctx, 2);
   }
 
   /* SECURITY: no renegotiation (CVE-2009-3555 class, DoS), no compression

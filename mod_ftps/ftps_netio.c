@@ -109,7 +109,8 @@ int ftps_netio_ctrl_accept(void) {
   ftps_io_t *io;
   int xerrno;
 
-  io = ftps_io_new(ftps_sess.vhost->ctx, session.c->rfd, FTPS_ROLE_CTRL);
+  ftps_sess.ctrl_ctx = ftps_sess.vhost->ctx;
+  io = ftps_io_new(ftps_sess.ctrl_ctx, session.c->rfd, FTPS_ROLE_CTRL);
   if (io == NULL) {
     xerrno = errno;
     ftps_log("%s: cannot start TLS: %s", client_addr(), strerror(xerrno));
@@ -122,9 +123,11 @@ int ftps_netio_ctrl_accept(void) {
     /* Nothing read yet: the channel is still clear, so 421 is readable. */
     int quiet = BIO_number_read(SSL_get_rbio(ftps_io_ssl(io))) == 0;
 
+    const char *why = ftps_ctx_refusal(ftps_io_ssl(io));
+
     xerrno = errno;
-    ftps_log("%s: control handshake refused: %s", client_addr(),
-      ftps_io_error(io));
+    ftps_log("%s: control handshake refused: %s%s%s", client_addr(),
+      ftps_io_error(io), why != NULL ? "; " : "", why != NULL ? why : "");
     ftps_io_free(io);
     if (quiet && ftps_sess.vhost->policy.implicit != 1) {
       pr_response_send_async(R_421, "TLS negotiation failed; closing "
@@ -139,6 +142,7 @@ int ftps_netio_ctrl_accept(void) {
   session.rfc2228_mech = "TLS";
   (void) pr_session_set_protocol("ftps");
   log_handshake("control", io);
+  ftps_vhost_after_handshake(ftps_io_ssl(io));
   return 0;
 }
 
@@ -179,15 +183,26 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   ftps_io_t *io;
   int reuse;
 
-  io = ftps_io_new(vh->ctx, nstrm->strm_fd, FTPS_ROLE_DATA);
+  /* Made from the control connection's context, whose sessions and
+   * tickets it must resume; then dressed in the current vhost's settings
+   * (they differ after an SNI or HOST switch). */
+  io = ftps_io_new(ftps_sess.ctrl_ctx != NULL ? ftps_sess.ctrl_ctx : vh->ctx,
+    nstrm->strm_fd, FTPS_ROLE_DATA);
   if (io == NULL) {
     session.d->xerrno = errno;
     return -1;
   }
   ftps_io_set_wait_cb(io, wait_cb, NULL);
+  if (ftps_sess.ctrl_ctx != NULL && vh->ctx != NULL &&
+      ftps_sess.ctrl_ctx != vh->ctx &&
+      ftps_ctx_apply(ftps_io_ssl(io), vh->ctx) < 0) {
+    return refuse_data(io, "handshake failed", "cannot apply vhost settings");
+  }
 
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
-    return refuse_data(io, "handshake failed", ftps_io_error(io));
+    const char *why = ftps_ctx_refusal(ftps_io_ssl(io));
+    return refuse_data(io, "handshake failed", why != NULL ? why :
+      ftps_io_error(io));
   }
 
   /* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
@@ -195,7 +210,7 @@ static int data_accept(pr_netio_stream_t *nstrm) {
    * (stops data-connection theft from the PASV port). */
   reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
   if (reuse != FTPS_REUSE_OK &&
-      !(vh->policy.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
+      !(ftps_sess.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
     return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
   }
 

@@ -41,6 +41,10 @@ static const ftps_name_t required_names[] = {
 
 static const ftps_name_t option_names[] = {
   { "NoSessionReuseRequired", FTPS_OPT_NO_SESSION_REUSE_REQUIRED },
+  { "AllowUnknownSNI",        FTPS_OPT_ALLOW_UNKNOWN_SNI },
+  { "AllowPerUser",           FTPS_OPT_ALLOW_PER_USER },
+  { "AllowAnyALPN",           FTPS_OPT_ALLOW_ANY_ALPN },
+  { "StdEnvVars",             FTPS_OPT_STD_ENV_VARS },
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -79,6 +83,7 @@ void ftps_policy_init(ftps_policy_t *p) {
   p->required = FTPS_UNSET;
   p->options = FTPS_UNSET;
   p->handshake_timeout = FTPS_UNSET;
+  p->prelogin_errors = FTPS_UNSET;
 }
 
 void ftps_policy_defaults(ftps_policy_t *p) {
@@ -92,6 +97,7 @@ void ftps_policy_defaults(ftps_policy_t *p) {
   p->required = FTPS_DEFAULT_REQUIRED;
   p->options = FTPS_DEFAULT_OPTIONS;
   p->handshake_timeout = FTPS_DEFAULT_HANDSHAKE_TIMEOUT;
+  p->prelogin_errors = FTPS_DEFAULT_PRELOGIN_ERRORS;
 }
 
 static int pick_int(int explicit_, int dflt) {
@@ -115,6 +121,8 @@ int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
   m.options = pick_int(explicit_->options, defaults->options);
   m.handshake_timeout = pick_int(explicit_->handshake_timeout,
     defaults->handshake_timeout);
+  m.prelogin_errors = pick_int(explicit_->prelogin_errors,
+    defaults->prelogin_errors);
   if (m.ciphers == NULL) {
     m.ciphers = defaults->ciphers;
   }
@@ -244,7 +252,8 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
     hit = lookup(option_names, NELEMS(option_names), argv[i]);
     if (hit == NULL) {
       return fail(err, errlen, "unknown option '%.64s'; expected "
-        "NoSessionReuseRequired", argv[i]);
+        "NoSessionReuseRequired, AllowUnknownSNI, AllowPerUser, AllowAnyALPN "
+        "or StdEnvVars", argv[i]);
     }
     mask |= hit->value;
   }
@@ -277,6 +286,38 @@ int ftps_policy_parse_timeout(const char *s, int *out, char *err,
 
   *out = (int) v;
   return 0;
+}
+
+int ftps_policy_parse_count(const char *s, int *out, char *err,
+    size_t errlen) {
+  char *end = NULL;
+  long v;
+
+  if (s == NULL || out == NULL || *s == '\0') {
+    return fail(err, errlen, "missing value; expected a count (0 or none = "
+      "unlimited)");
+  }
+  if (strcasecmp(s, "none") == 0) {
+    *out = 0;
+    return 0;
+  }
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' || v > 100000) {
+    return fail(err, errlen, "'%.64s' is not a count from 0 to 100000 (or "
+      "none)", s);
+  }
+  *out = (int) v;
+  return 0;
+}
+
+int ftps_policy_required_for_path(int session_required, int dir_required) {
+  int req = session_required > 0 ? session_required : 0;
+
+  if (dir_required == FTPS_UNSET || dir_required < 0) {
+    return req;
+  }
+  return (req & ~FTPS_REQ_DATA) | (dir_required & FTPS_REQ_DATA);
 }
 
 int ftps_policy_parse_log(const char *s, const char **out, char *err,

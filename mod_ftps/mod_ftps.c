@@ -72,35 +72,37 @@ static int ftps_sess_init(void) {
 
   memset(&ftps_sess, 0, sizeof(ftps_sess));
   ftps_sess.logfd = -1;
+  ftps_sess.vhost = vh = ftps_conf_vhost(main_server);
+  ftps_prot_init(&ftps_sess.prot, vh != NULL && vh->policy.engine == 1 &&
+    vh->policy.implicit == 1);
 
-  vh = ftps_conf_vhost(main_server);
-  if (vh == NULL || vh->policy.engine != 1) {
-    /* FTPS off here: AUTH/PBSZ/PROT answer 502; nothing is registered. */
-    ftps_sess.vhost = vh;
-    ftps_prot_init(&ftps_sess.prot, 0);
+  if (!ftps_conf_any_engine()) {
+    /* FTPS is off everywhere: AUTH/PBSZ/PROT answer 502, nothing else. */
     return 0;
   }
 
-  ftps_sess.vhost = vh;
-  ftps_prot_init(&ftps_sess.prot, vh->policy.implicit == 1);
+  /* mod_ifsession (loaded after us) has merged <IfClass> by now. */
+  ftps_rules_refresh();
   pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
-
-  if (vh->policy.log_path != NULL) {
+  if (vh != NULL && vh->policy.engine == 1 && vh->policy.log_path != NULL) {
     (void) ftps_log_open(vh->policy.log_path);
   }
 
   /* SECURITY: a fresh binding per session process, so that no session
-   * issued to another FTP session can open our data connections. */
+   * issued to another FTP session can open our data connections. The
+   * NetIOs pass through until TLS is attached, and are registered even
+   * on a clear vhost because HOST may switch to an FTPS one. */
   if (ftps_ctx_new_binding() < 0 ||
       ftps_netio_register() < 0 ||
       ftps_fsio_register() < 0 ||
+      ftps_vhost_sess_init() < 0 ||
       ftps_cmds_sess_init() < 0) {
     pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": cannot set up the session: "
       "%s", strerror(errno));
     return -1;
   }
 
-  if (vh->policy.implicit == 1) {
+  if (vh != NULL && vh->policy.engine == 1 && vh->policy.implicit == 1) {
     /* Implicit FTPS: the handshake precedes the 220 banner (no plaintext). */
     pr_trace_msg(trace_channel, 9, "implicit FTPS: handshake before banner");
     if (ftps_netio_ctrl_accept() < 0) {

@@ -46,4 +46,24 @@ int ftps_ctx_check_reuse(SSL *data);
 /* Text for a FTPS_REUSE_* value, for replies and logs. */
 const char *ftps_ctx_reuse_str(int reason);
 
+/*
+ * SNI on control connections: called from the ClientHello callback with
+ * the server name (NULL if the client sent none, or an IP literal). Return
+ * 0 to keep the current context, 1 with *out set to switch to another
+ * vhost's context, or -1 with *alert set (SSL_AD_*) to refuse.
+ */
+typedef int (*ftps_ctx_sni_fn)(SSL *ssl, const char *name, SSL_CTX **out,
+  int *alert, void *arg);
+int ftps_ctx_set_sni_fn(SSL_CTX *ctx, ftps_ctx_sni_fn fn, void *arg);
+
+/* Put ctx's certificates and every TLS setting of its policy (protocol
+ * range, ciphers, options, verification) on ssl. 0 or -1. */
+int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx);
+
+/* The SNI name the client sent (lower case), or NULL. */
+const char *ftps_ctx_sni(SSL *ssl);
+
+/* Why the last handshake on ssl was refused by a callback, or NULL. */
+const char *ftps_ctx_refusal(SSL *ssl);
+
 #endif /* FTPS_CTX_H */

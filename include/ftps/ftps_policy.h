@@ -26,6 +26,10 @@
 
 /* FTPSOptions bits. */
 #define FTPS_OPT_NO_SESSION_REUSE_REQUIRED  0x0001
+#define FTPS_OPT_ALLOW_UNKNOWN_SNI          0x0002  /* unknown SNI: default vhost */
+#define FTPS_OPT_ALLOW_PER_USER             0x0004  /* group rules after PASS */
+#define FTPS_OPT_ALLOW_ANY_ALPN             0x0008  /* ALPACA: accept foreign ALPN */
+#define FTPS_OPT_STD_ENV_VARS               0x0010  /* export FTPS_* environment */
 
 /* One RSA and one ECDSA certificate may be configured together. */
 #define FTPS_MAX_CERTS          2
@@ -37,6 +41,7 @@
 #define FTPS_DEFAULT_REQUIRED           0
 #define FTPS_DEFAULT_OPTIONS            0
 #define FTPS_DEFAULT_HANDSHAKE_TIMEOUT  30
+#define FTPS_DEFAULT_PRELOGIN_ERRORS    10   /* ALPACA: failing commands before login */
 
 typedef struct {
   const char *cert_file;        /* PEM: leaf, then optional intermediates */
@@ -52,6 +57,7 @@ typedef struct {
   int required;                 /* FTPS_UNSET or FTPS_REQ_* mask */
   int options;                  /* FTPS_UNSET or FTPS_OPT_* mask */
   int handshake_timeout;        /* FTPS_UNSET or seconds, 0 = none */
+  int prelogin_errors;          /* FTPS_UNSET or count, 0 = unlimited */
   const char *log_path;         /* NULL: no FTPSLog ("none" parses to NULL) */
   int log_set;                  /* FTPSLog given explicitly */
   int ncerts;
@@ -85,6 +91,18 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
   char *err, size_t errlen);
 int ftps_policy_parse_timeout(const char *s, int *out, char *err,
   size_t errlen);
+
+/* FTPSMaxPreLoginErrors: a count, 0 or "none" = unlimited. */
+int ftps_policy_parse_count(const char *s, int *out, char *err,
+  size_t errlen);
+
+/*
+ * The FTPSRequired bits for a transfer: the control bits of the session
+ * (user/class level) and the data bit of the deepest <Directory>,
+ * <Anonymous> or .ftpaccess setting for the target path, when there is one
+ * (dir_required FTPS_UNSET: none). The most specific setting wins.
+ */
+int ftps_policy_required_for_path(int session_required, int dir_required);
 
 /* FTPSLog: an absolute path, or "none" (*out = NULL). */
 int ftps_policy_parse_log(const char *s, const char **out, char *err,

@@ -738,12 +738,12 @@ class Raw:
         m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", r.text)
         return int(m.group(5)) * 256 + int(m.group(6))
 
-    def data_connect(self, port, tls=False, session="control"):
+    def data_connect(self, port, tls=False, session="control", context=None):
         s = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
         if tls:
             if session == "control":
-                session = self.sock.session
-            s = self.srv.pki.client_context().wrap_socket(
+                session, context = self.sock.session, self.sock.context
+            s = (context or self.srv.pki.client_context()).wrap_socket(
                 s, server_hostname="127.0.0.1", session=session)
         return s
 
@@ -833,7 +833,7 @@ def lftp(srv, script, timeout=120):
 
 def s_client(srv, *args, input=b"QUIT\r\n", starttls=True):
     cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % srv.port,
-           "-CAfile", srv.pki.ca, "-verify_return_error"]
+           "-CAfile", srv.pki.ca, "-verify_return_error", "-ign_eof"]
     if starttls:
         cmd += ["-starttls", "ftp"]
     return run(cmd + list(args), input=input, timeout=30)

@@ -1,10 +1,10 @@
-"""Real clients against mod_ftps: curl (explicit/implicit, PASV/EPSV/PORT/EPRT,
-TLS 1.2/1.3, ranges), lftp mirror, openssl s_client, Python ftplib."""
+"""Real clients against mod_ftps: curl (explicit/implicit, PASV/EPSV, TLS 1.2/1.3,
+ranges), ftplib and lftp in active mode (PORT/EPRT), lftp mirror, openssl s_client."""
 
 import os
 import re
 
-from ftpslib import (ImplicitFTP_TLS, check, curl, curl_get, curl_put, ftp_login, lftp, mkdtemp,
+from ftpslib import (ImplicitFTP_TLS, ReuseFTP_TLS, check, curl, curl_get, curl_put, ftp_login, lftp, mkdtemp,
                      needs, quit_quietly, retr_bytes, s_client, server, sha256, sha256_file,
                      stor_bytes)
 
@@ -62,21 +62,46 @@ def test_curl_epsv():
     check(sha256(cp.stdout_b) == srv.files["small.bin"], "EPSV download: wrong bytes")
 
 
-@needs("curl")
-def test_curl_active_eprt():
-    srv = server()
-    _roundtrip(srv, "eprt", "--ftp-port", "127.0.0.1")
-    cp = curl(srv, "-v", "--ssl-reqd", "--ftp-port", "127.0.0.1", srv.url("small.bin"))
-    check("> EPRT" in cp.err and cp.returncode == 0, "EPRT not used: %s" % cp.err[-600:])
+class EprtFTP_TLS(ReuseFTP_TLS):
+    """Active mode with EPRT even over IPv4 (ftplib only uses it for IPv6)."""
+
+    def sendport(self, host, port):
+        self.sent_eprt = True
+        return self.sendeprt(host, port)
 
 
-@needs("curl")
-def test_curl_active_port():
+def _active_roundtrip(cls, tag):
+    # curl 7.88 cannot do active FTPS (curl issue #10666, fixed in 8.0), so
+    # ftplib drives PORT/EPRT; the server connects, the client is TLS client.
     srv = server()
-    _roundtrip(srv, "port", "--ftp-port", "127.0.0.1", "--disable-eprt")
-    cp = curl(srv, "-v", "--ssl-reqd", "--ftp-port", "127.0.0.1", "--disable-eprt",
-              srv.url("small.bin"))
-    check("> PORT" in cp.err and cp.returncode == 0, "PORT not used: %s" % cp.err[-600:])
+    ftp = ftp_login(srv, cls=cls)
+    ftp.set_pasv(False)
+    data = retr_bytes(ftp, "big.bin")
+    check(sha256(data) == srv.files["big.bin"], "%s RETR: wrong bytes (%d)" % (tag, len(data)))
+    up = os.urandom(300000)
+    stor_bytes(ftp, "active-%s.bin" % tag, up)
+    check(srv.file_sha("active-%s.bin" % tag) == sha256(up), "%s STOR: server file differs" % tag)
+    check("small.bin" in ftp.nlst(), "%s NLST" % tag)
+    quit_quietly(ftp)
+    return ftp
+
+
+def test_active_port():
+    _active_roundtrip(ReuseFTP_TLS, "port")
+
+
+def test_active_eprt():
+    ftp = _active_roundtrip(EprtFTP_TLS, "eprt")
+    check(getattr(ftp, "sent_eprt", False), "EPRT was not used")
+
+
+@needs("lftp")
+def test_lftp_active_get():
+    srv = server()
+    dest = os.path.join(mkdtemp("ftps-lftp-act-"), "big.bin")
+    cp = lftp(srv, "set ftp:passive-mode false; get big.bin -o %s" % dest)
+    check(cp.returncode == 0, "lftp active get exit %d: %s" % (cp.returncode, (cp.err + cp.out)[-800:]))
+    check(sha256_file(dest) == srv.files["big.bin"], "lftp active get: wrong bytes")
 
 
 @needs("curl")

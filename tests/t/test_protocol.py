@@ -208,12 +208,12 @@ def test_ccc_then_protected_list():
     srv = server()
     r = tls_session(srv, pbsz=True, login=True)
     expect(r, "PROT P", 200)
-    sess = r.sock.session
+    sess, ctx = r.sock.session, r.sock.context
     expect(r, "CCC", 200)
     r.unwrap()
     port = r.pasv()
     r.send("NLST\r\n")
-    d = r.data_connect(port, tls=True, session=sess)
+    d = r.data_connect(port, tls=True, session=sess, context=ctx)
     listing = recv_all(d).decode()
     d.close()
     check(r.reply().code == 150, "NLST after CCC: no 150")

@@ -1,0 +1,514 @@
+"""Helpers for bench/bench.py: servers, certificates, /proc accounting, clients.
+
+Python 3 standard library only.  Everything this module creates lives under
+one temp dir (Workspace) and every proftpd it starts is tracked (Server), so
+cleanup() can stop them by PID and remove the files, also after a signal.
+"""
+
+import ftplib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+PROFTPD = "/usr/sbin/proftpd"
+FTPASSWD = "/usr/sbin/ftpasswd"
+SYSTEM_MODULE_DIR = "/usr/lib/proftpd"
+MOD_TLS = os.path.join(SYSTEM_MODULE_DIR, "mod_tls.so")
+
+USER = "bench"
+PASSWORD = "Bench-pw-4711"
+UID = GID = 46046
+HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Process accounting via /proc
+# --------------------------------------------------------------------------
+
+def _stat_fields(pid):
+    """Fields of /proc/<pid>/stat after the comm field (index 0 = state)."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read()
+    return st[st.rfind(")") + 2:].split()
+
+
+def proc_cpu(pid, children=False):
+    """utime+stime (+cutime+cstime) of pid, in seconds."""
+    f = _stat_fields(pid)
+    ticks = int(f[11]) + int(f[12])
+    if children:
+        ticks += int(f[13]) + int(f[14])
+    return ticks / CLK_TCK
+
+
+def starttime(pid):
+    try:
+        return _stat_fields(pid)[19]
+    except (OSError, IndexError):
+        return None
+
+
+def children_of(ppid):
+    """[(pid, starttime)] of the processes whose parent is ppid (zombies included)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            f = _stat_fields(int(name))
+        except (OSError, IndexError):
+            continue
+        if int(f[1]) == ppid:
+            out.append((int(name), f[19]))
+    return out
+
+
+def pss_kib(pid):
+    """Pss of a process from /proc/<pid>/smaps_rollup, in KiB."""
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    raise BenchError("no Pss line in /proc/%d/smaps_rollup" % pid)
+
+
+# --------------------------------------------------------------------------
+# Ports
+# --------------------------------------------------------------------------
+
+def port_in_use(port):
+    """True if binding 127.0.0.1:port fails (someone listens or holds it).
+    SO_REUSEADDR as proftpd sets it, so TIME_WAIT leftovers do not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+            s.listen(1)
+        except OSError:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------
+# Workspace: temp dir, certificates, user, files
+# --------------------------------------------------------------------------
+
+def _run(cmd, input=None, timeout=120):
+    cp = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout,
+                        stdin=None if input is not None else subprocess.DEVNULL)
+    if cp.returncode != 0:
+        raise BenchError("%s failed (exit %d): %s" % (" ".join(cmd[:3]), cp.returncode,
+                                                     cp.stderr.decode(errors="replace").strip()[-600:]))
+    return cp
+
+
+def pick_tmp_base(need_bytes, requested=None):
+    """Directory for the workspace: the requested one, else /dev/shm if it
+    has room (keeps disk writeback out of the numbers), else $TMPDIR//tmp."""
+    if requested:
+        return requested
+    for cand in ("/dev/shm", tempfile.gettempdir()):
+        try:
+            st = os.statvfs(cand)
+        except OSError:
+            continue
+        if st.f_bavail * st.f_frsize > need_bytes + (512 << 20) and os.access(cand, os.W_OK):
+            return cand
+    return tempfile.gettempdir()
+
+
+class Workspace:
+    """<base>/mod_ftps-bench.XXXX/ with pki/, home/bench/, ftpd.passwd/.group
+    and one subdir per server instance."""
+
+    def __init__(self, base):
+        self.dir = tempfile.mkdtemp(prefix="mod_ftps-bench.", dir=base)
+        os.chmod(self.dir, 0o755)        # proftpd refuses logs in world-writable dirs
+        self.home = os.path.join(self.dir, "home", USER)
+        self.passwd = os.path.join(self.dir, "ftpd.passwd")
+        self.group = os.path.join(self.dir, "ftpd.group")
+        self.certs = {}
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def subdir(self, name):
+        d = os.path.join(self.dir, name)
+        os.makedirs(d, mode=0o755, exist_ok=True)
+        os.chmod(d, 0o755)
+        return d
+
+    def make_certs(self):
+        """Self-signed ECDSA P-256 and RSA-2048 certificates for 127.0.0.1."""
+        d = self.subdir("pki")
+        for kind, newkey in (("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+                             ("rsa", ["-newkey", "rsa:2048"])):
+            cert, key = os.path.join(d, kind + ".pem"), os.path.join(d, kind + ".key")
+            _run(["openssl", "req", "-x509", "-nodes"] + newkey + [
+                "-sha256", "-days", "2", "-keyout", key, "-out", cert,
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+            os.chmod(key, 0o600)
+            os.chmod(cert, 0o644)
+            self.certs[kind] = (cert, key)
+
+    def make_user(self):
+        os.makedirs(self.home)
+        os.chmod(os.path.dirname(self.home), 0o755)
+        os.chown(self.home, UID, GID)
+        _run([FTPASSWD, "--passwd", "--file=" + self.passwd, "--name=" + USER,
+              "--uid=%d" % UID, "--gid=%d" % GID, "--home=" + self.home,
+              "--shell=/bin/false", "--stdin"], input=(PASSWORD + "\n").encode())
+        _run([FTPASSWD, "--group", "--file=" + self.group, "--name=" + USER,
+              "--gid=%d" % GID, "--member=" + USER])
+
+    def write_file(self, name, size, period=64 << 20):
+        """A real (non-sparse) file of random bytes in the shared home (one
+        random block of up to 64 MiB, repeated: TLS does not compress)."""
+        p = os.path.join(self.home, name)
+        block = os.urandom(min(period, max(size, 1)))
+        with open(p, "wb") as f:
+            left = size
+            while left > 0:
+                n = min(left, len(block))
+                f.write(block if n == len(block) else block[:n])
+                left -= n
+        os.chown(p, UID, GID)
+        return p
+
+
+# --------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------
+
+CONF_TEMPLATE = """\
+# Generated by bench/bench.py (profile {profile}); removed after the run.
+ServerName "bench-{profile}"
+ServerType standalone
+DefaultServer on
+DefaultAddress 127.0.0.1
+SocketBindTight on
+Port {port}
+UseIPv6 off
+User {runas}
+Group nogroup
+MaxInstances {max_instances}
+PidFile {dir}/proftpd.pid
+ScoreboardFile {dir}/proftpd.scoreboard
+SystemLog {dir}/system.log
+TransferLog NONE
+WtmpLog off
+UseReverseDNS off
+<IfModule mod_ident.c>
+  IdentLookups off
+</IfModule>
+<IfModule mod_ctrls.c>
+  ControlsEngine off
+</IfModule>
+<IfModule mod_delay.c>
+  DelayEngine off
+</IfModule>
+AuthOrder mod_auth_file.c
+AuthUserFile {passwd}
+AuthGroupFile {group}
+RequireValidShell off
+DefaultRoot ~
+AllowOverwrite on
+{tls}
+"""
+
+FTPS_TEMPLATE = """\
+ModulePath {moddir}
+LoadModule mod_ftps.c
+<IfModule mod_ftps.c>
+  FTPSEngine on
+  FTPSCertificate {cert} {key}
+  FTPSRequired on
+</IfModule>
+"""
+
+MODTLS_TEMPLATE = """\
+ModulePath {moddir}
+LoadModule mod_tls.c
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSRequired on
+  {certdir} {cert}
+  {keydir} {key}
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSVerifyClient off
+  TLSLog none
+</IfModule>
+"""
+
+_running = []
+
+
+def _runas():
+    import pwd
+    try:
+        pwd.getpwnam("proftpd")
+        return "proftpd"
+    except KeyError:
+        return "nobody"
+
+
+class Server:
+    """One proftpd master: kind is 'plain', 'ftps' or 'tls'; cert 'ec'/'rsa'."""
+
+    def __init__(self, ws, name, kind, cert, port, module, max_instances):
+        self.name, self.kind, self.cert, self.port = name, kind, cert, port
+        self.dir = ws.subdir("srv-" + name)
+        self.conf = os.path.join(self.dir, "proftpd.conf")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.proc = None
+        if kind == "plain":
+            tls = ""
+        elif kind == "ftps":
+            c, k = ws.certs[cert]
+            tls = FTPS_TEMPLATE.format(moddir=os.path.dirname(module), cert=c, key=k)
+        elif kind == "tls":
+            c, k = ws.certs[cert]
+            pre = "TLSECCertificate" if cert == "ec" else "TLSRSACertificate"
+            tls = MODTLS_TEMPLATE.format(moddir=SYSTEM_MODULE_DIR, cert=c, key=k,
+                                         certdir=pre + "File", keydir=pre + "KeyFile")
+        else:
+            raise ValueError(kind)
+        with open(self.conf, "w") as f:
+            f.write(CONF_TEMPLATE.format(profile=name, port=port, runas=_runas(),
+                                         max_instances=max_instances, dir=self.dir,
+                                         passwd=ws.passwd, group=ws.group, tls=tls))
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def tail(self, n=1500):
+        out = []
+        for p in (self.stderr_path, os.path.join(self.dir, "system.log")):
+            try:
+                with open(p, errors="replace") as f:
+                    t = f.read()[-n:].strip()
+            except OSError:
+                continue
+            if t:
+                out.append("%s: %s" % (os.path.basename(p), t))
+        return "\n".join(out) or "(no log output)"
+
+    def start(self, deadline=20):
+        cp = subprocess.run([PROFTPD, "-t", "-q", "-c", self.conf], capture_output=True,
+                            stdin=subprocess.DEVNULL, timeout=60)
+        if cp.returncode != 0:
+            raise BenchError("proftpd -t rejected the %s config %s:\n%s" % (
+                self.name, self.conf, (cp.stdout + cp.stderr).decode(errors="replace").strip()))
+        errf = open(self.stderr_path, "ab")
+        try:
+            self.proc = subprocess.Popen([PROFTPD, "-n", "-q", "-c", self.conf],
+                                         stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
+                                         start_new_session=True)      # = setsid
+        finally:
+            errf.close()
+        _running.append(self)
+        end = time.monotonic() + deadline
+        last = None
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise BenchError("proftpd (%s) exited with %s during startup:\n%s"
+                                 % (self.name, self.proc.returncode, self.tail()))
+            try:
+                with socket.create_connection((HOST, self.port), timeout=2) as s:
+                    banner = s.makefile("rb").readline()
+                    if banner.startswith(b"220"):
+                        s.sendall(b"QUIT\r\n")
+                        s.recv(512)
+                        self.wait_quiet()
+                        return self
+                    last = "banner %r" % banner
+            except OSError as e:
+                last = e
+            time.sleep(0.02)          # poll interval of the readiness check
+        raise BenchError("proftpd (%s) not ready on port %d within %ss (%s):\n%s"
+                         % (self.name, self.port, deadline, last, self.tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if not self.alive():
+            raise BenchError("proftpd (%s) is no longer running:\n%s" % (self.name, self.tail()))
+
+    def children(self):
+        return children_of(self.proc.pid)
+
+    def wait_quiet(self, timeout=30):
+        """Wait until the master has reaped every session child; return the
+        instance's total CPU seconds (master + all reaped children)."""
+        end = time.monotonic() + timeout
+        while self.children():
+            self.check_alive()
+            if time.monotonic() > end:
+                raise BenchError("%s: session processes still running after %ss"
+                                 % (self.name, timeout))
+            time.sleep(0.003)         # poll interval
+        return proc_cpu(self.proc.pid, children=True)
+
+    def wait_children(self, n, timeout=30):
+        end = time.monotonic() + timeout
+        while True:
+            kids = self.children()
+            if len(kids) >= n:
+                return kids
+            self.check_alive()
+            if time.monotonic() > end:
+                raise BenchError("%s: want %d session processes, have %d"
+                                 % (self.name, n, len(kids)))
+            time.sleep(0.005)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        pid = self.proc.pid
+        kids = children_of(pid) if self.proc.poll() is None else []
+        if self.proc.poll() is None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(pid, signal.SIGKILL)
+                self.proc.wait(5)
+        for kpid, st in kids:            # session children of *this* master only
+            if starttime(kpid) == st:
+                try:
+                    os.kill(kpid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        end = time.monotonic() + 5
+        for kpid, st in kids:
+            while starttime(kpid) == st and time.monotonic() < end:
+                time.sleep(0.01)
+            if starttime(kpid) == st:
+                try:
+                    os.kill(kpid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self in _running:
+            _running.remove(self)
+        self.proc = None
+
+
+def stop_all():
+    for srv in list(_running):
+        try:
+            srv.stop()
+        except Exception as e:           # keep going: every server must be stopped
+            log("stopping %s: %s" % (srv.name, e))
+
+
+# --------------------------------------------------------------------------
+# Client subprocesses (curl) -- tracked so a signal can stop them by PID
+# --------------------------------------------------------------------------
+
+_clients = set()
+
+
+def run_client(cmd, timeout):
+    """Run cmd, return (rc, stdout, stderr); the child is killed on timeout
+    or interruption."""
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    _clients.add(p)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise BenchError("%s timed out after %ss" % (cmd[0], timeout))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        _clients.discard(p)
+    return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def kill_clients():
+    for p in list(_clients):
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except Exception:
+                pass
+        _clients.discard(p)
+
+
+# --------------------------------------------------------------------------
+# ftplib clients
+# --------------------------------------------------------------------------
+
+def client_context(tls_version):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE        # self-signed bench certificates, like curl -k
+    v = ssl.TLSVersion.TLSv1_3 if tls_version == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = ctx.maximum_version = v
+    return ctx
+
+
+class ReuseFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS that resumes the control connection's TLS session on every data
+    connection (RFC 4217; both mod_ftps and mod_tls require it).  Counts data
+    connections and how many actually resumed."""
+
+    data_conns = 0
+    data_reused = 0
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                            session=self.sock.session)
+            self.data_conns += 1
+            self.data_reused += 1 if conn.session_reused else 0
+        return conn, size
+
+
+def open_session(kind, port, ctx, timeout=30):
+    """Connected + logged-in client; TLS profiles also did PBSZ 0 + PROT P."""
+    if kind == "plain":
+        ftp = ftplib.FTP(timeout=timeout)
+        ftp.connect(HOST, port)
+        ftp.login(USER, PASSWORD)
+    else:
+        ftp = ReuseFTP_TLS(context=ctx, timeout=timeout)
+        ftp.connect(HOST, port)
+        ftp.login(USER, PASSWORD)          # AUTH TLS first, then USER/PASS
+        ftp.prot_p()                       # PBSZ 0 + PROT P
+    return ftp
+
+
+def close_quietly(ftp):
+    try:
+        ftp.quit()
+    except Exception:
+        try:
+            ftp.close()
+        except Exception:
+            pass

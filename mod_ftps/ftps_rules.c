@@ -1,0 +1,166 @@
+/*
+ * ftps_rules.c -- glue: which FTPSRequired/FTPSOptions apply right now.
+ *
+ *   session   main_server's values, re-read after mod_ifsession merges
+ *             <IfClass> (sess_init), <IfUser>/<IfGroup> (PASS), and after
+ *             HOST/SNI switch the vhost;
+ *   USER      <IfUser> blocks evaluated against the USER name, so a user
+ *             who needs a protected control channel is refused before any
+ *             password is sent;
+ *   transfer  the deepest <Directory>, <Anonymous> or .ftpaccess setting
+ *             for the target path decides the data requirement.
+ *
+ * The combination rule itself is pure: ftps_policy_required_for_path().
+ */
+
+#include "mod_ftps.h"
+
+/* mod_ifsession's private marker for "<IfUser>" condition lists. */
+#define IFSESS_USER_LIST  "_IfUserList"
+
+static const char *trace_channel = "ftps.rules";
+
+static int int_param(xaset_t *set, const char *name, int dflt) {
+  int *v = set != NULL ? get_param_ptr(set, name, FALSE) : NULL;
+
+  return v != NULL ? *v : dflt;
+}
+
+void ftps_rules_refresh(void) {
+  const ftps_vhost_t *vh = ftps_sess.vhost;
+
+  if (vh == NULL) {
+    ftps_sess.required = 0;
+    ftps_sess.options = 0;
+    return;
+  }
+  ftps_sess.required = int_param(main_server->conf, "FTPSRequired",
+    vh->policy.required);
+  ftps_sess.options = int_param(main_server->conf, "FTPSOptions",
+    vh->policy.options);
+  pr_trace_msg(trace_channel, 9, "session rules: required=0x%x options=0x%x",
+    (unsigned) ftps_sess.required, (unsigned) ftps_sess.options);
+}
+
+/* Does one <IfUser> condition list match user? */
+static int ifuser_matches(config_rec *list, const char *user) {
+  unsigned char eval = *((unsigned char *) list->argv[1]);
+  const char *saved = session.user;
+  int res = FALSE;
+
+#ifdef PR_USE_REGEX
+  if (eval == PR_EXPR_EVAL_REGEX) {
+    return pr_regexp_exec(list->argv[2], user, 0, NULL, 0, 0, 0) == 0;
+  }
+#endif
+
+  /* The expression helpers read session.user; lend them the USER name. */
+  session.user = (char *) user;
+  if (eval == PR_EXPR_EVAL_OR) {
+    res = pr_expr_eval_user_or((char **) &list->argv[2]);
+  } else if (eval == PR_EXPR_EVAL_AND) {
+    res = pr_expr_eval_user_and((char **) &list->argv[2]);
+  }
+  session.user = (char *) saved;
+  return res == TRUE;
+}
+
+int ftps_rules_required_for_user(const char *user) {
+  int required = ftps_sess.required;
+  config_rec *c;
+
+  if (user == NULL) {
+    return required;
+  }
+
+  for (c = (config_rec *) main_server->conf->xas_list; c != NULL;
+      c = c->next) {
+    config_rec *list;
+
+    if (c->name == NULL || strcmp(c->name, "<IfUser>") != 0 ||
+        c->subset == NULL) {
+      continue;
+    }
+    list = find_config(c->subset, -1, IFSESS_USER_LIST, FALSE);
+    if (list != NULL && list->argc >= 3 && ifuser_matches(list, user)) {
+      required = int_param(c->subset, "FTPSRequired", required);
+    }
+  }
+  return required;
+}
+
+/* The path a transfer command works on (LIST/NLST/MLSD: after options). */
+static const char *target_path(cmd_rec *cmd) {
+  unsigned int i;
+
+  if (pr_cmd_cmp(cmd, PR_CMD_LIST_ID) != 0 &&
+      pr_cmd_cmp(cmd, PR_CMD_NLST_ID) != 0 &&
+      pr_cmd_cmp(cmd, PR_CMD_MLSD_ID) != 0) {
+    return cmd->argc > 1 ? cmd->arg : NULL;
+  }
+  for (i = 1; i < cmd->argc; i++) {
+    const char *a = cmd->argv[i];
+    if (*a != '-') {
+      return a;
+    }
+  }
+  return NULL;
+}
+
+int ftps_rules_required_for_transfer(cmd_rec *cmd) {
+  const char *path = target_path(cmd);
+  char *abs_path;
+  struct stat st;
+  xaset_t *set;
+  int dir_required;
+
+  if (path == NULL || *path == '\0') {
+    path = pr_fs_getcwd();
+  }
+  abs_path = (*path == '/') ? pstrdup(cmd->tmp_pool, path) :
+    pdircat(cmd->tmp_pool, pr_fs_getcwd(), path, NULL);
+
+  /* Load any .ftpaccess along the way (AllowOverride permitting). */
+  if (pr_fsio_stat(abs_path, &st) < 0) {
+    memset(&st, 0, sizeof(st));
+  }
+  build_dyn_config(cmd->tmp_pool, abs_path, &st, TRUE);
+
+  set = get_dir_ctxt(cmd->tmp_pool, abs_path);
+  dir_required = (set != NULL && set != main_server->conf) ?
+    int_param(set, "FTPSRequired", FTPS_UNSET) : FTPS_UNSET;
+  return ftps_policy_required_for_path(ftps_sess.required, dir_required);
+}
+
+/*
+ * Postparse check: FTPSRequired auth/control in a block that is decided
+ * only after the password (<IfGroup>, <IfAuthenticated>) cannot protect
+ * that password; accept it only with FTPSOptions AllowPerUser.
+ */
+int ftps_rules_validate(server_rec *s, int options, char *err,
+    size_t errlen) {
+  static const char *const late_blocks[] = { "<IfGroup>",
+    "<IfAuthenticated>" };
+  config_rec *c;
+
+  if (options & FTPS_OPT_ALLOW_PER_USER) {
+    return 0;
+  }
+  for (c = (config_rec *) s->conf->xas_list; c != NULL; c = c->next) {
+    unsigned int i;
+
+    for (i = 0; i < 2; i++) {
+      if (c->name != NULL && strcmp(c->name, late_blocks[i]) == 0 &&
+          (int_param(c->subset, "FTPSRequired", 0) &
+           (FTPS_REQ_AUTH|FTPS_REQ_CTRL))) {
+        snprintf(err, errlen, "FTPSRequired with auth or control inside "
+          "%s cannot protect the password (the condition is known only "
+          "after PASS); use <IfUser>/<IfClass>, or add 'FTPSOptions "
+          "AllowPerUser' to refuse such logins after PASS", late_blocks[i]);
+        errno = EINVAL;
+        return -1;
+      }
+    }
+  }
+  return 0;
+}

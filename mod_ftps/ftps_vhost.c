@@ -1,0 +1,152 @@
+/*
+ * ftps_vhost.c -- glue: which virtual host a session belongs to, and
+ * keeping mod_ftps in step when it changes.
+ *
+ *   SNI   (RFC 6066) the ClientHello's server name picks among the
+ *         name-based vhosts (ServerAlias) of the address; the chosen
+ *         vhost's certificate and TLS settings apply to the handshake.
+ *   HOST  (RFC 7151) mod_core switches the vhost; before AUTH this picks
+ *         the certificate; after AUTH mod_core insists HOST matches SNI,
+ *         which works because the SNI name is recorded where it looks.
+ *
+ * Owns: the SNI chooser, the post-handshake switch, core.session-reinit.
+ */
+
+#include "mod_ftps.h"
+
+/* Where mod_core looks for the SNI name when checking HOST after AUTH. */
+#define CORE_SNI_NOTE   "mod_tls.sni"
+#define CORE_HOST_NOTE  "mod_core.host"
+
+extern pr_response_t *resp_list, *resp_err_list;
+
+static const char *trace_channel = "ftps.vhost";
+
+static int refuse_sni(int *alert, int code, const char *name,
+    const char *why) {
+  ftps_log("%s: TLS handshake refused: server name '%s' %s",
+    pr_netaddr_get_ipstr(session.c->remote_addr), name, why);
+  *alert = code;
+  return -1;
+}
+
+/* ftps_ctx_sni_fn: runs inside the ClientHello callback (control only). */
+static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
+    int *alert, void *arg) {
+  const char *host = pr_table_get(session.notes, CORE_HOST_NOTE, NULL);
+  const ftps_vhost_t *vh;
+  server_rec *s;
+
+  ftps_sess.sni_vhost = NULL;
+  if (name == NULL || pr_namebind_count(main_server) == 0) {
+    /* No name, or no name-based vhosts here: the address decides. */
+    return 0;
+  }
+
+  s = pr_namebind_get_server(name, main_server->addr,
+    session.c->local_port);
+  if (s == NULL) {
+    if (ftps_sess.options & FTPS_OPT_ALLOW_UNKNOWN_SNI) {
+      return 0;
+    }
+    return refuse_sni(alert, SSL_AD_UNRECOGNIZED_NAME, name,
+      "matches no vhost (FTPSOptions AllowUnknownSNI falls back)");
+  }
+
+  /* RFC 7151 §3.2.2: after HOST, the handshake must name the same vhost. */
+  if (host != NULL && !ftps_sni_is_ip_literal(host) && s != main_server) {
+    return refuse_sni(alert, SSL_AD_ACCESS_DENIED, name,
+      "contradicts the earlier HOST command");
+  }
+
+  vh = ftps_conf_vhost(s);
+  if (vh == NULL || vh->policy.engine != 1 || vh->ctx == NULL) {
+    return refuse_sni(alert, SSL_AD_UNRECOGNIZED_NAME, name,
+      "names a vhost without FTPSEngine on");
+  }
+
+  ftps_sess.sni_vhost = vh;
+  if (s == main_server) {
+    return 0;
+  }
+  *out = vh->ctx;
+  return 1;
+}
+
+int ftps_vhost_install_sni(SSL_CTX *ctx) {
+  return ftps_ctx_set_sni_fn(ctx, choose_by_sni, NULL);
+}
+
+static void set_note(const char *key, const char *value) {
+  (void) pr_table_remove(session.notes, key, NULL);
+  (void) pr_table_add_dup(session.notes, key, value, 0);
+}
+
+/* Switch main_server the way HOST does, so every module re-initialises. */
+static void switch_like_host(const char *name) {
+  pool *p = make_sub_pool(session.pool);
+  cmd_rec *host;
+
+  host = pr_cmd_alloc(p, 2, pstrdup(p, C_HOST), pstrdup(p, name));
+  host->arg = pstrdup(p, name);
+  host->cmd_class = CL_AUTH;
+  host->cmd_id = PR_CMD_HOST_ID;
+
+  if (pr_cmd_dispatch_phase(host, CMD, 0) < 0) {
+    ftps_log("%s: cannot switch to the vhost named by SNI '%s'",
+      pr_netaddr_get_ipstr(session.c->remote_addr), name);
+  } else {
+    (void) pr_cmd_dispatch_phase(host, POST_CMD, 0);
+  }
+  /* The HOST replies belong to no client command: drop them. */
+  pr_response_clear(&resp_list);
+  pr_response_clear(&resp_err_list);
+  destroy_pool(p);
+}
+
+void ftps_vhost_after_handshake(SSL *ssl) {
+  const char *sni = ftps_ctx_sni(ssl);
+
+  if (sni == NULL) {
+    return;
+  }
+  set_note(CORE_SNI_NOTE, sni);
+  set_note("FTPS_SNI", sni);
+  if (ftps_sess.sni_vhost != NULL &&
+      ftps_sess.sni_vhost->server != main_server) {
+    pr_trace_msg(trace_channel, 7, "SNI '%s' selects vhost '%s'", sni,
+      ftps_sess.sni_vhost->server->ServerName);
+    switch_like_host(sni);
+  }
+}
+
+void ftps_vhost_update_feat(void) {
+  static const char *const feats[] = { "AUTH TLS", "PBSZ", "PROT", "CCC" };
+  int on = ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
+  unsigned int i;
+
+  for (i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
+    int wanted = on && !(i == 3 && (ftps_sess.required & FTPS_REQ_CTRL));
+
+    if (wanted) {
+      (void) pr_feat_add(feats[i]);
+    } else {
+      (void) pr_feat_remove(feats[i]);
+    }
+  }
+}
+
+/* HOST (or our SNI switch) changed main_server: follow its policy. The TLS
+ * state of the control connection stays as negotiated. */
+static void ftps_reinit_ev(const void *event_data, void *user_data) {
+  ftps_sess.vhost = ftps_conf_vhost(main_server);
+  ftps_rules_refresh();
+  ftps_vhost_update_feat();
+  pr_trace_msg(trace_channel, 7, "now serving vhost '%s'",
+    main_server->ServerName);
+}
+
+int ftps_vhost_sess_init(void) {
+  return pr_event_register(&ftps_module, "core.session-reinit",
+    ftps_reinit_ev, NULL);
+}

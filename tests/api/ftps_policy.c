@@ -1,0 +1,833 @@
+/*
+ * ftps_policy.c -- unit tests of mod_ftps/ftps_policy.c: every directive-value
+ * parser as a known-answer table (good and bad rows), defaults, merge and
+ * cross-directive validation. Pure: libc and Check only (B2, B19, B20).
+ */
+
+#include "tests.h"
+#include "ftps/ftps_policy.h"
+
+#define ERRLEN      256
+#define SENTINEL    (-12345)
+
+/* A message that must appear in err (NULL: not checked). */
+static void assert_err_has(const char *err, const char *want, const char *row) {
+  if (want != NULL) {
+    ck_assert_msg(strstr(err, want) != NULL,
+      "%s: expected error containing '%s', got '%s'", row, want, err);
+  }
+}
+
+/* ---- ftps_policy_parse_bool ------------------------------------------ */
+
+static const struct {
+  const char *in;
+  int want_rc;
+  int want_out;
+  const char *want_err;
+} bool_rows[] = {
+  { "on",    0, 1, NULL },
+  { "off",   0, 0, NULL },
+  { "ON",    0, 1, NULL },
+  { "Off",   0, 0, NULL },
+  { "yes",   0, 1, NULL },
+  { "no",    0, 0, NULL },
+  { "true",  0, 1, NULL },
+  { "FALSE", 0, 0, NULL },
+  { "1",     0, 1, NULL },
+  { "0",     0, 0, NULL },
+  { "",      -1, SENTINEL, "expected on or off" },
+  { "maybe", -1, SENTINEL, "'maybe' is not a boolean; expected on or off" },
+  { "2",     -1, SENTINEL, "expected on or off" },
+  { "on ",   -1, SENTINEL, "expected on or off" },
+  { "onx",   -1, SENTINEL, "expected on or off" },
+};
+
+START_TEST (ftps_policy_parse_bool_args_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  res = ftps_policy_parse_bool(NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
+  assert_err_has(err, "missing value", "NULL value");
+
+  mark_point();
+  res = ftps_policy_parse_bool("on", NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  /* No message buffer: still an error, never a write through NULL. */
+  mark_point();
+  res = ftps_policy_parse_bool("maybe", &out, NULL, 0);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_bool("yes", &out, NULL, 0);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  ck_assert_msg(out == 1, "Expected %d, got %d", 1, out);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_bool_values_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_bool(bool_rows[_i].in, &out, err, sizeof(err));
+  ck_assert_msg(res == bool_rows[_i].want_rc, "'%s': Expected %d, got %d",
+    bool_rows[_i].in, bool_rows[_i].want_rc, res);
+  ck_assert_msg(out == bool_rows[_i].want_out, "'%s': Expected %d, got %d",
+    bool_rows[_i].in, bool_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, bool_rows[_i].want_err, bool_rows[_i].in);
+}
+END_TEST
+
+/* ---- ftps_policy_parse_protocols -------------------------------------- */
+
+#define PROTO_MAXARGS 3
+
+static const struct {
+  const char *name;
+  int argc;
+  const char *argv[PROTO_MAXARGS];
+  int want_rc;
+  int want_out;
+  const char *want_err;
+  const char *want_err2;
+} proto_rows[] = {
+  { "tls12",        1, { "TLSv1.2" }, 0, FTPS_PROTO_TLS12, NULL, NULL },
+  { "tls13",        1, { "TLSv1.3" }, 0, FTPS_PROTO_TLS13, NULL, NULL },
+  { "both",         2, { "TLSv1.2", "TLSv1.3" }, 0, FTPS_PROTO_ALL, NULL, NULL },
+  { "both_reverse", 2, { "TLSv1.3", "TLSv1.2" }, 0, FTPS_PROTO_ALL, NULL, NULL },
+  { "lower_case",   1, { "tlsv1.3" }, 0, FTPS_PROTO_TLS13, NULL, NULL },
+  { "mixed_case",   2, { "TlSv1.2", "TLSV1.3" }, 0, FTPS_PROTO_ALL, NULL, NULL },
+  { "tls14",        1, { "TLSv1.4" }, -1, SENTINEL,
+    "unknown protocol 'TLSv1.4'", "expected TLSv1.2 and/or TLSv1.3" },
+  { "sslv3",        1, { "SSLv3" }, -1, SENTINEL,
+    "unknown protocol 'SSLv3'", "expected TLSv1.2 and/or TLSv1.3" },
+  { "tls11",        1, { "TLSv1.1" }, -1, SENTINEL,
+    "'TLSv1.1'", "expected TLSv1.2 and/or TLSv1.3" },
+  { "tls10",        1, { "TLSv1" }, -1, SENTINEL,
+    "'TLSv1'", "expected TLSv1.2 and/or TLSv1.3" },
+  { "good_then_bad", 2, { "TLSv1.3", "SSLv3" }, -1, SENTINEL,
+    "'SSLv3'", "expected TLSv1.2 and/or TLSv1.3" },
+  { "mod_tls_syntax", 1, { "TLSv1.2,TLSv1.3" }, -1, SENTINEL,
+    "unknown protocol", "TLSv1.2 and/or TLSv1.3" },
+  { "empty_string", 1, { "" }, -1, SENTINEL, "unknown protocol", NULL },
+  { "duplicate",    2, { "TLSv1.2", "TLSv1.2" }, -1, SENTINEL,
+    "listed twice", "TLSv1.2" },
+  { "duplicate_case", 3, { "TLSv1.3", "TLSv1.2", "tlsv1.3" }, -1, SENTINEL,
+    "listed twice", "TLSv1.3" },
+  { "no_args",      0, { NULL }, -1, SENTINEL, "missing value", NULL },
+};
+
+START_TEST (ftps_policy_parse_protocols_args_test) {
+  char *argv[] = { "TLSv1.2", NULL };
+  char *nullarg[] = { NULL };
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  res = ftps_policy_parse_protocols(1, NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_protocols(1, argv, NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_protocols(-1, argv, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_protocols(1, nullarg, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_protocols_values_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_protocols(proto_rows[_i].argc,
+    (char *const *) proto_rows[_i].argv, &out, err, sizeof(err));
+  ck_assert_msg(res == proto_rows[_i].want_rc, "%s: Expected %d, got %d",
+    proto_rows[_i].name, proto_rows[_i].want_rc, res);
+  ck_assert_msg(out == proto_rows[_i].want_out, "%s: Expected %d, got %d",
+    proto_rows[_i].name, proto_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, proto_rows[_i].want_err, proto_rows[_i].name);
+  assert_err_has(err, proto_rows[_i].want_err2, proto_rows[_i].name);
+}
+END_TEST
+
+/* A hostile value is quoted only in bounded form. */
+START_TEST (ftps_policy_parse_protocols_long_value_test) {
+  char big[4096], err[ERRLEN];
+  char *argv[1];
+  int out = SENTINEL, res;
+
+  memset(big, 'A', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  argv[0] = big;
+  memset(err, 'x', sizeof(err));
+
+  mark_point();
+  res = ftps_policy_parse_protocols(1, argv, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(memchr(err, '\0', sizeof(err)) != NULL,
+    "error message not terminated within its buffer");
+  ck_assert_msg(strlen(err) < 200, "Expected a bounded message, got %d bytes",
+    (int) strlen(err));
+  assert_err_has(err, "expected TLSv1.2 and/or TLSv1.3", "long value");
+}
+END_TEST
+
+/* ---- ftps_policy_parse_required --------------------------------------- */
+
+static const struct {
+  const char *in;
+  int want_rc;
+  int want_out;
+  const char *want_err;
+} required_rows[] = {
+  { "off",       0, 0, NULL },
+  { "on",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
+  { "control",   0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
+  { "ctrl",      0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
+  { "data",      0, FTPS_REQ_DATA, NULL },
+  { "auth",      0, FTPS_REQ_AUTH, NULL },
+  { "auth+data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
+  { "ON",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
+  { "Auth+Data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
+  { "yes",       -1, SENTINEL,
+    "unknown value 'yes'; expected off, on, control, data, auth or auth+data" },
+  { "data+auth", -1, SENTINEL, "expected off, on, control" },
+  { "auth+",     -1, SENTINEL, "expected off, on, control" },
+  { "",          -1, SENTINEL, "expected off, on, control" },
+  { "control ",  -1, SENTINEL, "expected off, on, control" },
+};
+
+START_TEST (ftps_policy_parse_required_args_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  res = ftps_policy_parse_required(NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
+
+  mark_point();
+  res = ftps_policy_parse_required("on", NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_required_values_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_required(required_rows[_i].in, &out, err,
+    sizeof(err));
+  ck_assert_msg(res == required_rows[_i].want_rc, "'%s': Expected %d, got %d",
+    required_rows[_i].in, required_rows[_i].want_rc, res);
+  ck_assert_msg(out == required_rows[_i].want_out,
+    "'%s': Expected %d, got %d", required_rows[_i].in,
+    required_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, required_rows[_i].want_err, required_rows[_i].in);
+}
+END_TEST
+
+/* ---- ftps_policy_parse_options ---------------------------------------- */
+
+static const struct {
+  const char *name;
+  int argc;
+  const char *argv[2];
+  int want_rc;
+  int want_out;
+  const char *want_err;
+} option_rows[] = {
+  { "no_reuse", 1, { "NoSessionReuseRequired" }, 0,
+    FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
+  { "no_reuse_case", 1, { "nosessionreuserequired" }, 0,
+    FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
+  { "repeated", 2, { "NoSessionReuseRequired", "NoSessionReuseRequired" }, 0,
+    FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
+  { "unknown", 1, { "StdEnvVarz" }, -1, SENTINEL,
+    "unknown option 'StdEnvVarz'; expected NoSessionReuseRequired" },
+  { "good_then_bad", 2, { "NoSessionReuseRequired", "AllowDotLogin" }, -1,
+    SENTINEL, "'AllowDotLogin'" },
+  { "empty", 1, { "" }, -1, SENTINEL, "unknown option" },
+  { "no_args", 0, { NULL }, -1, SENTINEL, "missing value" },
+};
+
+START_TEST (ftps_policy_parse_options_args_test) {
+  char *argv[] = { "NoSessionReuseRequired", NULL };
+  char *nullarg[] = { NULL };
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  res = ftps_policy_parse_options(1, NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_options(1, argv, NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_options(1, nullarg, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_options_values_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_options(option_rows[_i].argc,
+    (char *const *) option_rows[_i].argv, &out, err, sizeof(err));
+  ck_assert_msg(res == option_rows[_i].want_rc, "%s: Expected %d, got %d",
+    option_rows[_i].name, option_rows[_i].want_rc, res);
+  ck_assert_msg(out == option_rows[_i].want_out, "%s: Expected %d, got %d",
+    option_rows[_i].name, option_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, option_rows[_i].want_err, option_rows[_i].name);
+}
+END_TEST
+
+/* ---- ftps_policy_parse_timeout ---------------------------------------- */
+
+static const struct {
+  const char *in;
+  int want_rc;
+  int want_out;
+  const char *want_err;
+} timeout_rows[] = {
+  { "0",      0, 0, NULL },
+  { "30",     0, 30, NULL },
+  { "1",      0, 1, NULL },
+  { "86400",  0, 86400, NULL },
+  { "030",    0, 30, NULL },
+  { "86401",  -1, SENTINEL, "too long; at most 86400" },
+  { "2147483648", -1, SENTINEL, "too long" },
+  { "99999999999999999999999", -1, SENTINEL, "not a number of seconds" },
+  { "-1",     -1, SENTINEL, "'-1' is not a number of seconds" },
+  { "-0",     -1, SENTINEL, "not a number of seconds" },
+  { "+30",    -1, SENTINEL, "not a number of seconds" },
+  { " 30",    -1, SENTINEL, "not a number of seconds" },
+  { "30 ",    -1, SENTINEL, "not a number of seconds" },
+  { "30s",    -1, SENTINEL, "'30s' is not a number of seconds" },
+  { "abc",    -1, SENTINEL, "'abc' is not a number of seconds" },
+  { "0x10",   -1, SENTINEL, "not a number of seconds" },
+  { "1e3",    -1, SENTINEL, "not a number of seconds" },
+  { "",       -1, SENTINEL, "missing value; expected seconds (0 = none)" },
+};
+
+START_TEST (ftps_policy_parse_timeout_args_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  res = ftps_policy_parse_timeout(NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
+
+  mark_point();
+  res = ftps_policy_parse_timeout("30", NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_timeout_values_test) {
+  char err[ERRLEN] = "";
+  int out = SENTINEL, res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_timeout(timeout_rows[_i].in, &out, err,
+    sizeof(err));
+  ck_assert_msg(res == timeout_rows[_i].want_rc, "'%s': Expected %d, got %d",
+    timeout_rows[_i].in, timeout_rows[_i].want_rc, res);
+  ck_assert_msg(out == timeout_rows[_i].want_out, "'%s': Expected %d, got %d",
+    timeout_rows[_i].in, timeout_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, timeout_rows[_i].want_err, timeout_rows[_i].in);
+}
+END_TEST
+
+/* ---- ftps_policy_parse_log -------------------------------------------- */
+
+static const struct {
+  const char *in;
+  int want_rc;
+  int want_null;      /* *out set to NULL ("none") */
+  const char *want_err;
+} log_rows[] = {
+  { "/var/log/proftpd/ftps.log", 0, 0, NULL },
+  { "/ftps.log",                 0, 0, NULL },
+  { "none",                      0, 1, NULL },
+  { "NONE",                      0, 1, NULL },
+  { "ftps.log",    -1, 0,
+    "'ftps.log' is not an absolute path; expected an absolute path or none" },
+  { "./ftps.log",  -1, 0, "not an absolute path" },
+  { "~/ftps.log",  -1, 0, "not an absolute path" },
+  { "none.log",    -1, 0, "not an absolute path" },
+  { "",            -1, 0, "missing value; expected an absolute path or none" },
+};
+
+START_TEST (ftps_policy_parse_log_args_test) {
+  const char *sentinel = "sentinel", *out = sentinel;
+  char err[ERRLEN] = "";
+  int res;
+
+  mark_point();
+  res = ftps_policy_parse_log(NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ck_assert_msg(out == sentinel, "*out changed on error");
+
+  mark_point();
+  res = ftps_policy_parse_log("/tmp/x.log", NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_log_values_test) {
+  const char *sentinel = "sentinel", *out = sentinel;
+  char err[ERRLEN] = "";
+  int res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_log(log_rows[_i].in, &out, err, sizeof(err));
+  ck_assert_msg(res == log_rows[_i].want_rc, "'%s': Expected %d, got %d",
+    log_rows[_i].in, log_rows[_i].want_rc, res);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+    ck_assert_msg(out == sentinel, "'%s': *out changed on error",
+      log_rows[_i].in);
+  } else if (log_rows[_i].want_null) {
+    ck_assert_msg(out == NULL, "'%s': Expected NULL, got '%s'",
+      log_rows[_i].in, out);
+  } else {
+    ck_assert_msg(out != NULL && strcmp(out, log_rows[_i].in) == 0,
+      "Expected '%s', got '%s'", log_rows[_i].in, out ? out : "(null)");
+  }
+  assert_err_has(err, log_rows[_i].want_err, log_rows[_i].in);
+}
+END_TEST
+
+/* ---- ftps_policy_protocols_str ---------------------------------------- */
+
+static const struct {
+  int mask;
+  const char *want;
+} proto_str_rows[] = {
+  { FTPS_PROTO_TLS12, "TLSv1.2" },
+  { FTPS_PROTO_TLS13, "TLSv1.3" },
+  { FTPS_PROTO_ALL,   "TLSv1.2 TLSv1.3" },
+  { 0,                "none" },
+};
+
+START_TEST (ftps_policy_protocols_str_args_test) {
+  const char *s;
+
+  /* Out-of-range masks: the unknown bits are ignored, never a crash. */
+  mark_point();
+  s = ftps_policy_protocols_str(FTPS_UNSET);
+  ck_assert_msg(s != NULL, "Expected a string for FTPS_UNSET");
+  mark_point();
+  s = ftps_policy_protocols_str(0x40);
+  ck_assert_msg(s != NULL && strcmp(s, "none") == 0,
+    "Expected 'none', got '%s'", s ? s : "(null)");
+}
+END_TEST
+
+START_TEST (ftps_policy_protocols_str_values_test) {
+  const char *s;
+
+  mark_point();
+  s = ftps_policy_protocols_str(proto_str_rows[_i].mask);
+  ck_assert_msg(s != NULL && strcmp(s, proto_str_rows[_i].want) == 0,
+    "mask %d: Expected '%s', got '%s'", proto_str_rows[_i].mask,
+    proto_str_rows[_i].want, s ? s : "(null)");
+}
+END_TEST
+
+/* ---- ftps_policy_init / ftps_policy_defaults -------------------------- */
+
+START_TEST (ftps_policy_init_args_test) {
+  mark_point();
+  ftps_policy_init(NULL);
+  mark_point();
+  ftps_policy_defaults(NULL);
+}
+END_TEST
+
+START_TEST (ftps_policy_init_unset_test) {
+  ftps_policy_t p;
+
+  memset(&p, 0x5a, sizeof(p));
+  mark_point();
+  ftps_policy_init(&p);
+  ck_assert_msg(p.engine == FTPS_UNSET, "Expected %d, got %d", FTPS_UNSET,
+    p.engine);
+  ck_assert_msg(p.implicit == FTPS_UNSET, "Expected %d, got %d", FTPS_UNSET,
+    p.implicit);
+  ck_assert_msg(p.protocols == FTPS_UNSET, "Expected %d, got %d", FTPS_UNSET,
+    p.protocols);
+  ck_assert_msg(p.required == FTPS_UNSET, "Expected %d, got %d", FTPS_UNSET,
+    p.required);
+  ck_assert_msg(p.options == FTPS_UNSET, "Expected %d, got %d", FTPS_UNSET,
+    p.options);
+  ck_assert_msg(p.handshake_timeout == FTPS_UNSET, "Expected %d, got %d",
+    FTPS_UNSET, p.handshake_timeout);
+  ck_assert_msg(p.ncerts == 0, "Expected %d, got %d", 0, p.ncerts);
+  ck_assert_msg(p.log_set == 0, "Expected %d, got %d", 0, p.log_set);
+  ck_assert_msg(p.ciphers == NULL && p.ciphersuites == NULL &&
+    p.log_path == NULL, "Expected NULL strings after init");
+}
+END_TEST
+
+START_TEST (ftps_policy_defaults_values_test) {
+  ftps_policy_t p;
+
+  mark_point();
+  ftps_policy_defaults(&p);
+  ck_assert_msg(p.engine == 0, "Expected %d, got %d", 0, p.engine);
+  ck_assert_msg(p.implicit == 0, "Expected %d, got %d", 0, p.implicit);
+  ck_assert_msg(p.protocols == FTPS_PROTO_ALL, "Expected %d, got %d",
+    FTPS_PROTO_ALL, p.protocols);
+  ck_assert_msg(p.required == 0, "Expected %d, got %d", 0, p.required);
+  ck_assert_msg(p.options == 0, "Expected %d, got %d", 0, p.options);
+  ck_assert_msg(p.handshake_timeout == 30, "Expected %d, got %d", 30,
+    p.handshake_timeout);
+  ck_assert_msg(p.ncerts == 0, "Expected %d, got %d", 0, p.ncerts);
+}
+END_TEST
+
+/* ---- ftps_policy_merge ------------------------------------------------ */
+
+START_TEST (ftps_policy_merge_args_test) {
+  ftps_policy_t a, b, out;
+  int res;
+
+  ftps_policy_init(&a);
+  ftps_policy_defaults(&b);
+
+  mark_point();
+  res = ftps_policy_merge(NULL, &a, &b);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_merge(&out, NULL, &b);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_merge(&out, &a, NULL);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_merge_unset_takes_defaults_test) {
+  ftps_policy_t ex, dflt, out;
+  int res;
+
+  ftps_policy_init(&ex);
+  ftps_policy_defaults(&dflt);
+  dflt.ciphers = "HIGH";
+  dflt.ciphersuites = "TLS_AES_128_GCM_SHA256";
+  dflt.log_path = "/var/log/global.log";
+  dflt.log_set = 1;
+  dflt.ncerts = 1;
+  dflt.certs[0].cert_file = "/etc/global.crt";
+  dflt.certs[0].key_file = "/etc/global.key";
+  memset(&out, 0x5a, sizeof(out));
+
+  mark_point();
+  res = ftps_policy_merge(&out, &ex, &dflt);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  ck_assert_msg(out.engine == 0, "Expected %d, got %d", 0, out.engine);
+  ck_assert_msg(out.implicit == 0, "Expected %d, got %d", 0, out.implicit);
+  ck_assert_msg(out.protocols == FTPS_PROTO_ALL, "Expected %d, got %d",
+    FTPS_PROTO_ALL, out.protocols);
+  ck_assert_msg(out.required == 0, "Expected %d, got %d", 0, out.required);
+  ck_assert_msg(out.options == 0, "Expected %d, got %d", 0, out.options);
+  ck_assert_msg(out.handshake_timeout == FTPS_DEFAULT_HANDSHAKE_TIMEOUT,
+    "Expected %d, got %d", FTPS_DEFAULT_HANDSHAKE_TIMEOUT,
+    out.handshake_timeout);
+  ck_assert_str_eq(out.ciphers, "HIGH");
+  ck_assert_str_eq(out.ciphersuites, "TLS_AES_128_GCM_SHA256");
+  ck_assert_str_eq(out.log_path, "/var/log/global.log");
+  ck_assert_msg(out.ncerts == 1, "Expected %d, got %d", 1, out.ncerts);
+  ck_assert_str_eq(out.certs[0].cert_file, "/etc/global.crt");
+  ck_assert_str_eq(out.certs[0].key_file, "/etc/global.key");
+}
+END_TEST
+
+START_TEST (ftps_policy_merge_explicit_wins_test) {
+  ftps_policy_t ex, dflt, out;
+  int res;
+
+  ftps_policy_init(&ex);
+  ex.engine = 1;
+  ex.implicit = 1;
+  ex.protocols = FTPS_PROTO_TLS13;
+  ex.required = FTPS_REQ_DATA;
+  ex.options = FTPS_OPT_NO_SESSION_REUSE_REQUIRED;
+  ex.handshake_timeout = 0;         /* 0 is a value, not "unset" */
+  ex.ciphers = "ECDHE+AESGCM";
+  ex.log_path = NULL;               /* "FTPSLog none" overrides a default */
+  ex.log_set = 1;
+  ex.ncerts = 1;
+  ex.certs[0].cert_file = "/etc/vhost.crt";
+
+  ftps_policy_defaults(&dflt);
+  dflt.ciphers = "HIGH";
+  dflt.log_path = "/var/log/global.log";
+  dflt.log_set = 1;
+  dflt.ncerts = 2;
+  dflt.certs[0].cert_file = "/etc/global-rsa.crt";
+  dflt.certs[1].cert_file = "/etc/global-ec.crt";
+
+  mark_point();
+  res = ftps_policy_merge(&out, &ex, &dflt);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  ck_assert_msg(out.engine == 1, "Expected %d, got %d", 1, out.engine);
+  ck_assert_msg(out.implicit == 1, "Expected %d, got %d", 1, out.implicit);
+  ck_assert_msg(out.protocols == FTPS_PROTO_TLS13, "Expected %d, got %d",
+    FTPS_PROTO_TLS13, out.protocols);
+  ck_assert_msg(out.required == FTPS_REQ_DATA, "Expected %d, got %d",
+    FTPS_REQ_DATA, out.required);
+  ck_assert_msg(out.options == FTPS_OPT_NO_SESSION_REUSE_REQUIRED,
+    "Expected %d, got %d", FTPS_OPT_NO_SESSION_REUSE_REQUIRED, out.options);
+  ck_assert_msg(out.handshake_timeout == 0, "Expected %d, got %d", 0,
+    out.handshake_timeout);
+  ck_assert_str_eq(out.ciphers, "ECDHE+AESGCM");
+  ck_assert_msg(out.log_path == NULL, "Expected NULL log_path, got '%s'",
+    out.log_path);
+  ck_assert_msg(out.log_set == 1, "Expected %d, got %d", 1, out.log_set);
+  ck_assert_msg(out.ncerts == 1, "Expected %d, got %d", 1, out.ncerts);
+  ck_assert_str_eq(out.certs[0].cert_file, "/etc/vhost.crt");
+  ck_assert_msg(out.certs[0].key_file == NULL, "Expected NULL key_file");
+}
+END_TEST
+
+/* The merge leaves its inputs alone and may write over its first input. */
+START_TEST (ftps_policy_merge_in_place_test) {
+  ftps_policy_t ex, dflt;
+  int res;
+
+  ftps_policy_init(&ex);
+  ex.engine = 1;
+  ftps_policy_defaults(&dflt);
+
+  mark_point();
+  res = ftps_policy_merge(&ex, &ex, &dflt);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  ck_assert_msg(ex.engine == 1, "Expected %d, got %d", 1, ex.engine);
+  ck_assert_msg(ex.protocols == FTPS_PROTO_ALL, "Expected %d, got %d",
+    FTPS_PROTO_ALL, ex.protocols);
+  ck_assert_msg(dflt.engine == 0, "Expected %d, got %d", 0, dflt.engine);
+}
+END_TEST
+
+/* ---- ftps_policy_validate --------------------------------------------- */
+
+static const struct {
+  const char *name;
+  int engine, implicit, required, protocols, ncerts;
+  int want_rc;
+  const char *want_err;
+  const char *want_err2;
+} validate_rows[] = {
+  { "defaults_off",            0, 0, 0, FTPS_PROTO_ALL, 0, 0, NULL, NULL },
+  { "engine_on_with_cert",     1, 0, 0, FTPS_PROTO_ALL, 1, 0, NULL, NULL },
+  { "implicit_with_cert",      1, 1, 0, FTPS_PROTO_TLS13, 1, 0, NULL, NULL },
+  { "required_on_with_engine", 1, 0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA,
+    FTPS_PROTO_ALL, 2, 0, NULL, NULL },
+  { "engine_on_without_cert",  1, 0, 0, FTPS_PROTO_ALL, 0, -1,
+    "'FTPSEngine on'", "'FTPSCertificate'" },
+  { "implicit_without_cert",   1, 1, 0, FTPS_PROTO_ALL, 0, -1,
+    "'FTPSImplicit on'", "'FTPSCertificate'" },
+  { "implicit_without_engine", 0, 1, 0, FTPS_PROTO_ALL, 1, -1,
+    "'FTPSImplicit on'", "'FTPSEngine on'" },
+  { "required_without_engine", 0, 0, FTPS_REQ_AUTH, FTPS_PROTO_ALL, 1, -1,
+    "'FTPSRequired'", "'FTPSEngine on'" },
+  { "required_data_without_engine", 0, 0, FTPS_REQ_DATA, FTPS_PROTO_ALL, 0,
+    -1, "'FTPSRequired'", "'FTPSEngine on'" },
+  { "required_off_without_engine", 0, 0, 0, FTPS_PROTO_ALL, 0, 0, NULL, NULL },
+  { "no_protocol",             1, 0, 0, 0, 1, -1, "'FTPSProtocol'", NULL },
+  { "unknown_protocol_bits",   1, 0, 0, 0x10, 1, -1, "'FTPSProtocol'", NULL },
+};
+
+START_TEST (ftps_policy_validate_args_test) {
+  char err[ERRLEN];
+  ftps_policy_t p;
+  int res;
+
+  mark_point();
+  res = ftps_policy_validate(NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  /* A refusal without a message buffer is still a refusal. */
+  ftps_policy_defaults(&p);
+  p.engine = 1;
+  mark_point();
+  res = ftps_policy_validate(&p, NULL, 0);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_validate_rules_test) {
+  char err[ERRLEN] = "";
+  ftps_policy_t p;
+  int res;
+
+  ftps_policy_defaults(&p);
+  p.engine = validate_rows[_i].engine;
+  p.implicit = validate_rows[_i].implicit;
+  p.required = validate_rows[_i].required;
+  p.protocols = validate_rows[_i].protocols;
+  p.ncerts = validate_rows[_i].ncerts;
+  p.certs[0].cert_file = "/etc/a.crt";
+  p.certs[1].cert_file = "/etc/b.crt";
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_validate(&p, err, sizeof(err));
+  ck_assert_msg(res == validate_rows[_i].want_rc, "%s: Expected %d, got %d "
+    "(%s)", validate_rows[_i].name, validate_rows[_i].want_rc, res, err);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, validate_rows[_i].want_err, validate_rows[_i].name);
+  assert_err_has(err, validate_rows[_i].want_err2, validate_rows[_i].name);
+}
+END_TEST
+
+/* The usual pipeline: parse what the admin wrote, merge, validate. */
+START_TEST (ftps_policy_validate_merged_test) {
+  char *protos[] = { "TLSv1.3" };
+  char err[ERRLEN] = "";
+  ftps_policy_t ex, dflt, out;
+  int res;
+
+  ftps_policy_init(&ex);
+  ftps_policy_defaults(&dflt);
+  res = ftps_policy_parse_bool("on", &ex.engine, err, sizeof(err));
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  res = ftps_policy_parse_protocols(1, protos, &ex.protocols, err,
+    sizeof(err));
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+
+  mark_point();
+  res = ftps_policy_merge(&out, &ex, &dflt);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  mark_point();
+  res = ftps_policy_validate(&out, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  assert_err_has(err, "FTPSCertificate", "merged, no cert");
+
+  ex.ncerts = 1;
+  ex.certs[0].cert_file = "/etc/ftps.pem";
+  res = ftps_policy_merge(&out, &ex, &dflt);
+  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
+  mark_point();
+  res = ftps_policy_validate(&out, err, sizeof(err));
+  ck_assert_msg(res == 0, "Expected %d, got %d (%s)", 0, res, err);
+}
+END_TEST
+
+Suite *tests_get_policy_suite(void) {
+  Suite *suite = suite_create("ftps_policy");
+  TCase *tc;
+
+  tc = tcase_create("parsers");
+  tcase_add_test(tc, ftps_policy_parse_bool_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_bool_values_test, 0,
+    TESTS_NELEMS(bool_rows));
+  tcase_add_test(tc, ftps_policy_parse_protocols_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_protocols_values_test, 0,
+    TESTS_NELEMS(proto_rows));
+  tcase_add_test(tc, ftps_policy_parse_protocols_long_value_test);
+  tcase_add_test(tc, ftps_policy_parse_required_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_required_values_test, 0,
+    TESTS_NELEMS(required_rows));
+  tcase_add_test(tc, ftps_policy_parse_options_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_options_values_test, 0,
+    TESTS_NELEMS(option_rows));
+  tcase_add_test(tc, ftps_policy_parse_timeout_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_timeout_values_test, 0,
+    TESTS_NELEMS(timeout_rows));
+  tcase_add_test(tc, ftps_policy_parse_log_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_log_values_test, 0,
+    TESTS_NELEMS(log_rows));
+  tcase_add_test(tc, ftps_policy_protocols_str_args_test);
+  tcase_add_loop_test(tc, ftps_policy_protocols_str_values_test, 0,
+    TESTS_NELEMS(proto_str_rows));
+  suite_add_tcase(suite, tc);
+
+  tc = tcase_create("merge");
+  tcase_add_test(tc, ftps_policy_init_args_test);
+  tcase_add_test(tc, ftps_policy_init_unset_test);
+  tcase_add_test(tc, ftps_policy_defaults_values_test);
+  tcase_add_test(tc, ftps_policy_merge_args_test);
+  tcase_add_test(tc, ftps_policy_merge_unset_takes_defaults_test);
+  tcase_add_test(tc, ftps_policy_merge_explicit_wins_test);
+  tcase_add_test(tc, ftps_policy_merge_in_place_test);
+  suite_add_tcase(suite, tc);
+
+  tc = tcase_create("validate");
+  tcase_add_test(tc, ftps_policy_validate_args_test);
+  tcase_add_loop_test(tc, ftps_policy_validate_rules_test, 0,
+    TESTS_NELEMS(validate_rows));
+  tcase_add_test(tc, ftps_policy_validate_merged_test);
+  suite_add_tcase(suite, tc);
+
+  return suite;
+}
