@@ -14,6 +14,7 @@
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_io.h"
 #include "ftps/ftps_sni.h"
+#include "ftps/ftps_cert.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.1.0"
 
@@ -48,6 +49,9 @@ typedef struct {
   int logfd;                    /* FTPSLog, -1 if none */
   int upload_truncated;         /* the current upload lacked close_notify */
   int prelogin_errors;          /* failed commands before login */
+  X509 *client_cert;            /* verified control-channel client cert */
+  char client_fp[FTPS_CERT_FP_HEX_LEN]; /* its SHA-256, "" if none */
+  char *cert_user;              /* USER the certificate was mapped to */
 } ftps_sess_t;
 
 extern ftps_sess_t ftps_sess;
@@ -73,6 +77,7 @@ void ftps_netio_discard_pending(void);
 /* ftps_rules.c: which FTPSRequired/FTPSOptions apply now. */
 void ftps_rules_refresh(void);
 int ftps_rules_required_for_user(const char *user);
+config_rec *ftps_rules_param_for_user(const char *user, const char *name);
 int ftps_rules_required_for_transfer(cmd_rec *cmd);
 int ftps_rules_validate(server_rec *s, int options, char *err, size_t errlen);
 
@@ -81,6 +86,14 @@ int ftps_vhost_install_sni(SSL_CTX *ctx);
 void ftps_vhost_after_handshake(SSL *ssl);
 void ftps_vhost_update_feat(void);
 int ftps_vhost_sess_init(void);
+
+/* ftps_auth.c: certificate -> user mapping, 232 logins, data identity. */
+extern authtable ftps_authtab[];
+int ftps_auth_check_user(const char *user, const char **why);
+int ftps_auth_data_matches(SSL *data);
+
+/* ftps_facts.c: TLS facts as session notes and environment variables. */
+void ftps_facts_ctrl(SSL *ssl);
 
 /* ftps_fsio.c: uploads touch no file before the data channel is secured. */
 int ftps_fsio_register(void);

@@ -72,6 +72,20 @@ static int is_data_setup(const char *cmd) {
     strcmp(cmd, C_PORT) == 0 || strcmp(cmd, C_EPRT) == 0;
 }
 
+/* FTPSUserName / FTPSAuthorizedCertificates for this USER (B12: the
+ * client learns nothing; FTPSLog says why). */
+static int check_certificate(const char *user) {
+  const char *why = NULL;
+
+  ftps_sess.cert_user = NULL;
+  if (ftps_auth_check_user(user, &why) < 0) {
+    ftps_log("%s: login of '%s' refused by certificate policy: %s",
+      pr_netaddr_get_ipstr(session.c->remote_addr), user, why);
+    return -1;
+  }
+  return 0;
+}
+
 MODRET ftps_pre_any(cmd_rec *cmd) {
   const char *msg = NULL;
   int code, required;
@@ -89,6 +103,10 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
     ftps_log("%s: refused %s: %s", pr_netaddr_get_ipstr(
       session.c->remote_addr), (char *) cmd->argv[0], msg);
     return refuse(cmd, code, msg);
+  }
+  if (pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1 &&
+      check_certificate(cmd->arg) < 0) {
+    return refuse(cmd, FTPS_R_530, "Login not allowed by certificate policy");
   }
 
   if (is_data_setup(cmd->argv[0])) {
@@ -115,6 +133,12 @@ MODRET ftps_post_pass(cmd_rec *cmd) {
     return PR_DECLINED(cmd);
   }
   ftps_rules_refresh();
+  if (engine_on() && session.user != NULL &&
+      check_certificate(session.user) < 0) {
+    pr_response_send(R_530, "Login not allowed by certificate policy");
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+      "certificate policy after login");
+  }
   if (engine_on() && (ftps_sess.required & (FTPS_REQ_AUTH|FTPS_REQ_CTRL)) &&
       ftps_sess.prot.ctrl != FTPS_CTRL_TLS) {
     ftps_log("%s: login of '%s' refused after PASS: policy requires AUTH TLS",

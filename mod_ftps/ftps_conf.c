@@ -208,7 +208,101 @@ MODRET set_ftpslog(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
+/* usage: FTPSVerifyClient off|optional|on */
+MODRET set_ftpsverifyclient(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_verify(cmd->argv[1], &v, err_,
+    errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSVerifyDepth depth */
+MODRET set_ftpsverifydepth(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_depth(cmd->argv[1], &v, err_,
+    errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSCACertificateFile|FTPSCACertificatePath|FTPSCARevocationFile|
+ *        FTPSCARevocationPath absolute-path
+ * Read in full at startup, before chroot (see ftps_ctx_build). */
+MODRET set_ftpstrustpath(cmd_rec *cmd) {
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (*((char *) cmd->argv[1]) != '/') {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
+      "' is not an absolute path", NULL));
+  }
+  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSUserName off|CommonName|EmailAddress|UPN|dotted-OID */
+MODRET set_ftpsusername(cmd_rec *cmd) {
+  char oid[128];
+  config_rec *c;
+  int field = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  oid[0] = '\0';
+  PARSE_OR_FAIL(cmd, ftps_cert_parse_field(cmd->argv[1], &field, oid,
+    sizeof(oid), err_, errlen_));
+  c = add_config_param(cmd->argv[0], 2, NULL, NULL);
+  c->argv[0] = palloc(c->pool, sizeof(int));
+  *((int *) c->argv[0]) = field;
+  c->argv[1] = pstrdup(c->pool, oid);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSCertLogin on|off */
+MODRET set_ftpscertlogin(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_,
+    errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSAuthorizedCertificates path  (~ and %u are expanded) */
+MODRET set_ftpsauthorizedcertificates(cmd_rec *cmd) {
+  const char *path = cmd->argv[1];
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (*path != '/' && *path != '~') {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", path, "' must be an absolute "
+      "path or start with ~ (the user's home)", NULL));
+  }
+  (void) add_config_param_str(cmd->argv[0], 1, path);
+  return PR_HANDLED(cmd);
+}
+
 conftable ftps_conftab[] = {
+  { "FTPSAuthorizedCertificates", set_ftpsauthorizedcertificates, NULL },
+  { "FTPSCACertificateFile",    set_ftpstrustpath,              NULL },
+  { "FTPSCACertificatePath",    set_ftpstrustpath,              NULL },
+  { "FTPSCARevocationFile",     set_ftpstrustpath,              NULL },
+  { "FTPSCARevocationPath",     set_ftpstrustpath,              NULL },
+  { "FTPSCertLogin",            set_ftpscertlogin,              NULL },
   { "FTPSCertificate",          set_ftpscertificate,            NULL },
   { "FTPSCipherSuite",          set_ftpsciphersuite,            NULL },
   { "FTPSEngine",               set_ftpsengine,                 NULL },
@@ -219,6 +313,9 @@ conftable ftps_conftab[] = {
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
   { "FTPSTimeoutHandshake",     set_ftpstimeouthandshake,       NULL },
+  { "FTPSUserName",             set_ftpsusername,               NULL },
+  { "FTPSVerifyClient",         set_ftpsverifyclient,           NULL },
+  { "FTPSVerifyDepth",          set_ftpsverifydepth,            NULL },
   { NULL }
 };
 
@@ -241,6 +338,14 @@ static void collect_explicit(server_rec *s, ftps_policy_t *p) {
   p->options = get_int(s, "FTPSOptions");
   p->handshake_timeout = get_int(s, "FTPSTimeoutHandshake");
   p->prelogin_errors = get_int(s, "FTPSMaxPreLoginErrors");
+  p->verify_client = get_int(s, "FTPSVerifyClient");
+  p->verify_depth = get_int(s, "FTPSVerifyDepth");
+  p->cert_login = get_int(s, "FTPSCertLogin");
+  p->user_field = get_int(s, "FTPSUserName");
+  p->ca_file = get_param_ptr(s->conf, "FTPSCACertificateFile", FALSE);
+  p->ca_path = get_param_ptr(s->conf, "FTPSCACertificatePath", FALSE);
+  p->crl_file = get_param_ptr(s->conf, "FTPSCARevocationFile", FALSE);
+  p->crl_path = get_param_ptr(s->conf, "FTPSCARevocationPath", FALSE);
 
   c = find_config(s->conf, CONF_PARAM, "FTPSCipherSuite", FALSE);
   if (c != NULL) {

@@ -6,6 +6,7 @@
  * OpenSSL only; must not include ProFTPD headers (B2).
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ typedef struct {
   int foreign;        /* a ticket that is not bound to this process */
   int bound;          /* a ticket/session bound to this process was used */
   const char *refusal;              /* why a callback refused, for logs */
+  char verify_error[768];           /* first certificate failure, or "" */
   char sni[FTPS_SNI_MAX + 1];       /* the server name sent, or "" */
 } ssl_info_t;
 
@@ -83,6 +85,11 @@ static const char *ssl_reason(char *buf, size_t len) {
     ERR_error_string_n(last, buf, len);
   }
   return buf;
+}
+
+/* Never prompt on a terminal for an encrypted key's passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u) {
+  return 0;
 }
 
 static void free_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
@@ -361,6 +368,13 @@ const char *ftps_ctx_sni(SSL *ssl) {
   return (info != NULL && info->sni[0] != '\0') ? info->sni : NULL;
 }
 
+const char *ftps_ctx_verify_error(SSL *ssl) {
+  ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
+
+  return (info != NULL && info->verify_error[0] != '\0') ?
+    info->verify_error : NULL;
+}
+
 const char *ftps_ctx_refusal(SSL *ssl) {
   ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
 
@@ -394,6 +408,14 @@ int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
   SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
     SSL_CTX_get_verify_callback(ctx));
   SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+  if (SSL_set1_verify_cert_store(ssl, SSL_CTX_get_cert_store(ctx)) != 1) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (SSL_CTX_get_client_CA_list(ctx) != NULL) {
+    SSL_set_client_CA_list(ssl,
+      SSL_dup_CA_list(SSL_CTX_get_client_CA_list(ctx)));
+  }
   return 0;
 }
 
@@ -421,10 +443,171 @@ static int attach_ctx_info(SSL_CTX *ctx, const ftps_policy_t *p) {
   return 0;
 }
 
-/* Never prompt on a terminal for an encrypted key's passphrase. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u) {
+/* Record the first verification failure with the certificate's names. */
+static int verify_cb(int ok, X509_STORE_CTX *store) {
+  SSL *ssl = X509_STORE_CTX_get_ex_data(store,
+    SSL_get_ex_data_X509_STORE_CTX_idx());
+  ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
+  X509 *cert = X509_STORE_CTX_get_current_cert(store);
+  char subject[256] = "-", issuer[256] = "-", serial[80] = "-";
+
+  if (ok || info == NULL || info->verify_error[0] != '\0') {
+    return ok;
+  }
+  if (cert != NULL) {
+    ASN1_INTEGER *sn = X509_get_serialNumber(cert);
+    BIGNUM *bn = sn != NULL ? ASN1_INTEGER_to_BN(sn, NULL) : NULL;
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+    X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
+    if (hex != NULL) {
+      snprintf(serial, sizeof(serial), "%s", hex);
+    }
+    OPENSSL_free(hex);
+    BN_free(bn);
+  }
+  snprintf(info->verify_error, sizeof(info->verify_error),
+    "%s (depth %d, subject '%s', issuer '%s', serial %s)",
+    X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+    X509_STORE_CTX_get_error_depth(store), subject, issuer, serial);
+  return ok;
+}
+
+/* Add every PEM certificate (want_crls 0) or CRL (1) in file to store.
+ * Returns the number added, or -1. */
+static int load_pem_file(X509_STORE *store, const char *file, int want_crls) {
+  BIO *bio = BIO_new_file(file, "r");
+  int n = 0;
+
+  if (bio == NULL) {
+    return -1;
+  }
+  for (;;) {
+    int ok;
+
+    if (want_crls) {
+      X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL);
+      if (crl == NULL) {
+        break;
+      }
+      ok = X509_STORE_add_crl(store, crl);
+      X509_CRL_free(crl);
+    } else {
+      X509 *x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+      if (x == NULL) {
+        break;
+      }
+      ok = X509_STORE_add_cert(store, x);
+      X509_free(x);
+    }
+    if (ok != 1) {
+      BIO_free(bio);
+      return -1;
+    }
+    n++;
+  }
+  BIO_free(bio);
+  ERR_clear_error();   /* the loop ends on "no start line" */
+  return n;
+}
+
+/*
+ * Load a whole directory now, in the master: OpenSSL's hashed-directory
+ * lookup would read it lazily at verification time, after chroot.
+ */
+static int load_pem_dir(X509_STORE *store, const char *dir, int want_crls) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  int total = 0;
+
+  if (d == NULL) {
+    return -1;
+  }
+  while ((de = readdir(d)) != NULL) {
+    char path[4096];
+    int n;
+
+    if (de->d_name[0] == '.') {
+      continue;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+    n = load_pem_file(store, path, want_crls);
+    total += n > 0 ? n : 0;
+  }
+  closedir(d);
+  return total;
+}
+
+static int load_trust(X509_STORE *store, const char *directive,
+    const char *path, int is_dir, int want_crls, char *err, size_t errlen) {
+  char why[256];
+  int n;
+
+  if (path == NULL) {
+    return 0;
+  }
+  ERR_clear_error();
+  errno = 0;
+  n = is_dir ? load_pem_dir(store, path, want_crls) :
+    load_pem_file(store, path, want_crls);
+  if (n < 0) {
+    return fail(err, errlen, "%s: cannot load '%s': %s", directive, path,
+      errno != 0 ? strerror(errno) : ssl_reason(why, sizeof(why)));
+  }
+  if (n == 0) {
+    return fail(err, errlen, "%s: '%s' holds no PEM %s", directive, path,
+      want_crls ? "CRL" : "certificate");
+  }
+  return n;
+}
+
+static int set_verification(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  int crls;
+
+  if (p->verify_client <= 0) {
+    return 0;
+  }
+  if (load_trust(store, "FTPSCACertificateFile", p->ca_file, 0, 0, err,
+        errlen) < 0 ||
+      load_trust(store, "FTPSCACertificatePath", p->ca_path, 1, 0, err,
+        errlen) < 0) {
+    return -1;
+  }
+  crls = load_trust(store, "FTPSCARevocationFile", p->crl_file, 0, 1, err,
+    errlen);
+  if (crls < 0) {
+    return -1;
+  }
+  if (load_trust(store, "FTPSCARevocationPath", p->crl_path, 1, 1, err,
+      errlen) < 0) {
+    return -1;
+  }
+
+  /* SECURITY: with CRLs configured, every certificate in the chain must be
+   * covered by a current CRL of its issuer (revoked, missing or expired
+   * CRL: refused). */
+  if (p->crl_file != NULL || p->crl_path != NULL) {
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK |
+      X509_V_FLAG_CRL_CHECK_ALL);
+  }
+  if (p->ca_file != NULL) {
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(p->ca_file);
+    if (names != NULL) {
+      SSL_CTX_set_client_CA_list(ctx, names);
+    }
+    ERR_clear_error();
+  }
+
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+    (p->verify_client == FTPS_VERIFY_ON ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+    verify_cb);
+  SSL_CTX_set_verify_depth(ctx, p->verify_depth);
   return 0;
 }
+
 
 static int key_type_name(int type, const char **name) {
   switch (type) {
@@ -623,7 +806,8 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
 
   if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||
       set_ciphers(ctx, p, err, errlen) < 0 ||
-      load_certs(ctx, p, err, errlen) < 0) {
+      load_certs(ctx, p, err, errlen) < 0 ||
+      set_verification(ctx, p, err, errlen) < 0) {
     SSL_CTX_free(ctx);
     return NULL;
   }

@@ -40,10 +40,28 @@ static int wait_cb(void *arg) {
 
 static void log_handshake(const char *what, ftps_io_t *io) {
   SSL *ssl = ftps_io_ssl(io);
+  const char *sni = ftps_ctx_sni(ssl);
+  X509 *peer = SSL_get0_peer_certificate(ssl);
+  char subject[512] = "none";
 
-  ftps_log("%s: %s handshake ok: %s, %s, resumed=%s", client_addr(), what,
-    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-    SSL_session_reused(ssl) ? "yes" : "no");
+  if (peer != NULL) {
+    (void) ftps_cert_subject(peer, subject, sizeof(subject));
+  }
+  ftps_log("%s: %s handshake ok: %s, %s, resumed=%s, sni=%s, client=%s",
+    client_addr(), what, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+    SSL_session_reused(ssl) ? "yes" : "no", sni != NULL ? sni : "-",
+    subject);
+}
+
+/* Why a handshake failed: a callback's refusal, a certificate failure, or
+ * the engine's own error. */
+static const char *handshake_failure(ftps_io_t *io) {
+  const char *why = ftps_ctx_verify_error(ftps_io_ssl(io));
+
+  if (why == NULL) {
+    why = ftps_ctx_refusal(ftps_io_ssl(io));
+  }
+  return why != NULL ? why : ftps_io_error(io);
 }
 
 /* ------------------------------------------------------------ control */
@@ -123,11 +141,9 @@ int ftps_netio_ctrl_accept(void) {
     /* Nothing read yet: the channel is still clear, so 421 is readable. */
     int quiet = BIO_number_read(SSL_get_rbio(ftps_io_ssl(io))) == 0;
 
-    const char *why = ftps_ctx_refusal(ftps_io_ssl(io));
-
     xerrno = errno;
-    ftps_log("%s: control handshake refused: %s%s%s", client_addr(),
-      ftps_io_error(io), why != NULL ? "; " : "", why != NULL ? why : "");
+    ftps_log("%s: control handshake refused: %s", client_addr(),
+      handshake_failure(io));
     ftps_io_free(io);
     if (quiet && ftps_sess.vhost->policy.implicit != 1) {
       pr_response_send_async(R_421, "TLS negotiation failed; closing "
@@ -142,6 +158,7 @@ int ftps_netio_ctrl_accept(void) {
   session.rfc2228_mech = "TLS";
   (void) pr_session_set_protocol("ftps");
   log_handshake("control", io);
+  ftps_facts_ctrl(ftps_io_ssl(io));
   ftps_vhost_after_handshake(ftps_io_ssl(io));
   return 0;
 }
@@ -200,9 +217,7 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   }
 
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
-    const char *why = ftps_ctx_refusal(ftps_io_ssl(io));
-    return refuse_data(io, "handshake failed", why != NULL ? why :
-      ftps_io_error(io));
+    return refuse_data(io, "handshake failed", handshake_failure(io));
   }
 
   /* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
@@ -212,6 +227,10 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   if (reuse != FTPS_REUSE_OK &&
       !(ftps_sess.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
     return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
+  }
+  if (!ftps_auth_data_matches(ftps_io_ssl(io))) {
+    return refuse_data(io, "client certificate differs from the control "
+      "connection's", NULL);
   }
 
   ftps_sess.data = io;

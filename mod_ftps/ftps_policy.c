@@ -84,6 +84,10 @@ void ftps_policy_init(ftps_policy_t *p) {
   p->options = FTPS_UNSET;
   p->handshake_timeout = FTPS_UNSET;
   p->prelogin_errors = FTPS_UNSET;
+  p->verify_client = FTPS_UNSET;
+  p->verify_depth = FTPS_UNSET;
+  p->cert_login = FTPS_UNSET;
+  p->user_field = FTPS_UNSET;
 }
 
 void ftps_policy_defaults(ftps_policy_t *p) {
@@ -98,6 +102,10 @@ void ftps_policy_defaults(ftps_policy_t *p) {
   p->options = FTPS_DEFAULT_OPTIONS;
   p->handshake_timeout = FTPS_DEFAULT_HANDSHAKE_TIMEOUT;
   p->prelogin_errors = FTPS_DEFAULT_PRELOGIN_ERRORS;
+  p->verify_client = FTPS_DEFAULT_VERIFY_CLIENT;
+  p->verify_depth = FTPS_DEFAULT_VERIFY_DEPTH;
+  p->cert_login = 0;
+  p->user_field = 0;
 }
 
 static int pick_int(int explicit_, int dflt) {
@@ -123,6 +131,11 @@ int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
     defaults->handshake_timeout);
   m.prelogin_errors = pick_int(explicit_->prelogin_errors,
     defaults->prelogin_errors);
+  m.verify_client = pick_int(explicit_->verify_client,
+    defaults->verify_client);
+  m.verify_depth = pick_int(explicit_->verify_depth, defaults->verify_depth);
+  m.cert_login = pick_int(explicit_->cert_login, defaults->cert_login);
+  m.user_field = pick_int(explicit_->user_field, defaults->user_field);
   if (m.ciphers == NULL) {
     m.ciphers = defaults->ciphers;
   }
@@ -139,6 +152,31 @@ int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
   }
 
   *out = m;
+  return 0;
+}
+
+static int validate_client_certs(const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  int verify = p->verify_client > 0;
+
+  if (verify && p->ca_file == NULL && p->ca_path == NULL) {
+    return fail(err, errlen, "'FTPSVerifyClient %s' needs "
+      "'FTPSCACertificateFile' or 'FTPSCACertificatePath' (the CAs trusted "
+      "for client certificates)", p->verify_client == FTPS_VERIFY_ON ? "on" :
+      "optional");
+  }
+  if (!verify && p->cert_login == 1) {
+    return fail(err, errlen, "'FTPSCertLogin on' needs 'FTPSVerifyClient on' "
+      "or 'optional' (only a verified certificate may log a user in)");
+  }
+  if (!verify && p->user_field > 0) {
+    return fail(err, errlen, "'FTPSUserName' needs 'FTPSVerifyClient on' or "
+      "'optional' (only a verified certificate can name a user)");
+  }
+  if (!verify && (p->crl_file != NULL || p->crl_path != NULL)) {
+    return fail(err, errlen, "'FTPSCARevocationFile/Path' has no effect "
+      "without 'FTPSVerifyClient on' or 'optional'");
+  }
   return 0;
 }
 
@@ -167,7 +205,7 @@ int ftps_policy_validate(const ftps_policy_t *p, char *err, size_t errlen) {
   if (p->protocols <= 0 || (p->protocols & ~FTPS_PROTO_ALL) != 0) {
     return fail(err, errlen, "'FTPSProtocol' enables no protocol");
   }
-  return 0;
+  return validate_client_certs(p, err, errlen);
 }
 
 int ftps_policy_parse_bool(const char *s, int *out, char *err,
@@ -318,6 +356,45 @@ int ftps_policy_required_for_path(int session_required, int dir_required) {
     return req;
   }
   return (req & ~FTPS_REQ_DATA) | (dir_required & FTPS_REQ_DATA);
+}
+
+int ftps_policy_parse_verify(const char *s, int *out, char *err,
+    size_t errlen) {
+  static const ftps_name_t modes[] = {
+    { "off", FTPS_VERIFY_OFF }, { "optional", FTPS_VERIFY_OPTIONAL },
+    { "on", FTPS_VERIFY_ON },
+  };
+  const ftps_name_t *hit;
+
+  if (s == NULL || out == NULL) {
+    return fail(err, errlen, "missing value; expected off, optional or on");
+  }
+  hit = lookup(modes, NELEMS(modes), s);
+  if (hit == NULL) {
+    return fail(err, errlen, "unknown value '%.64s'; expected off, optional "
+      "or on", s);
+  }
+  *out = hit->value;
+  return 0;
+}
+
+int ftps_policy_parse_depth(const char *s, int *out, char *err,
+    size_t errlen) {
+  char *end = NULL;
+  long v;
+
+  if (s == NULL || out == NULL || *s < '0' || *s > '9') {
+    return fail(err, errlen, "expected a chain depth from 0 to %d",
+      FTPS_MAX_VERIFY_DEPTH);
+  }
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > FTPS_MAX_VERIFY_DEPTH) {
+    return fail(err, errlen, "'%.64s' is not a chain depth from 0 to %d", s,
+      FTPS_MAX_VERIFY_DEPTH);
+  }
+  *out = (int) v;
+  return 0;
 }
 
 int ftps_policy_parse_log(const char *s, const char **out, char *err,

@@ -65,28 +65,37 @@ static int ifuser_matches(config_rec *list, const char *user) {
   return res == TRUE;
 }
 
-int ftps_rules_required_for_user(const char *user) {
-  int required = ftps_sess.required;
-  config_rec *c;
+config_rec *ftps_rules_param_for_user(const char *user, const char *name) {
+  config_rec *c, *found;
 
+  found = find_config(main_server->conf, CONF_PARAM, name, FALSE);
   if (user == NULL) {
-    return required;
+    return found;
   }
 
+  /* The last matching <IfUser> wins, as when mod_ifsession merges them. */
   for (c = (config_rec *) main_server->conf->xas_list; c != NULL;
       c = c->next) {
-    config_rec *list;
+    config_rec *list, *param;
 
     if (c->name == NULL || strcmp(c->name, "<IfUser>") != 0 ||
         c->subset == NULL) {
       continue;
     }
     list = find_config(c->subset, -1, IFSESS_USER_LIST, FALSE);
-    if (list != NULL && list->argc >= 3 && ifuser_matches(list, user)) {
-      required = int_param(c->subset, "FTPSRequired", required);
+    param = find_config(c->subset, CONF_PARAM, name, FALSE);
+    if (param != NULL && list != NULL && list->argc >= 3 &&
+        ifuser_matches(list, user)) {
+      found = param;
     }
   }
-  return required;
+  return found;
+}
+
+int ftps_rules_required_for_user(const char *user) {
+  config_rec *c = ftps_rules_param_for_user(user, "FTPSRequired");
+
+  return c != NULL ? *((int *) c->argv[0]) : ftps_sess.required;
 }
 
 /* The path a transfer command works on (LIST/NLST/MLSD: after options). */

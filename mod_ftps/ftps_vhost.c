@@ -111,7 +111,6 @@ void ftps_vhost_after_handshake(SSL *ssl) {
     return;
   }
   set_note(CORE_SNI_NOTE, sni);
-  set_note("FTPS_SNI", sni);
   if (ftps_sess.sni_vhost != NULL &&
       ftps_sess.sni_vhost->server != main_server) {
     pr_trace_msg(trace_channel, 7, "SNI '%s' selects vhost '%s'", sni,

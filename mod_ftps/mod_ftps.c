@@ -39,6 +39,8 @@ static void ftps_exit_ev(const void *event_data, void *user_data) {
   ftps_io_free(ftps_sess.data);
   ftps_io_free(ftps_sess.ctrl);
   ftps_sess.data = ftps_sess.ctrl = NULL;
+  X509_free(ftps_sess.client_cert);
+  ftps_sess.client_cert = NULL;
   ftps_log_close();
 }
 
@@ -119,7 +121,7 @@ module ftps_module = {
   "ftps",                       /* module name */
   ftps_conftab,                 /* configuration directives */
   ftps_cmdtab,                  /* command handlers */
-  NULL,                         /* authentication handlers */
+  ftps_authtab,                 /* authentication handlers */
   ftps_init,                    /* module initialization */
   ftps_sess_init,               /* session initialization */
   MOD_FTPS_VERSION              /* module version */

@@ -66,4 +66,8 @@ const char *ftps_ctx_sni(SSL *ssl);
 /* Why the last handshake on ssl was refused by a callback, or NULL. */
 const char *ftps_ctx_refusal(SSL *ssl);
 
+/* The first client-certificate verification failure on ssl (reason,
+ * depth, subject, issuer, serial), or NULL. For logs only (B12). */
+const char *ftps_ctx_verify_error(SSL *ssl);
+
 #endif /* FTPS_CTX_H */

@@ -31,6 +31,11 @@
 #define FTPS_OPT_ALLOW_ANY_ALPN             0x0008  /* ALPACA: accept foreign ALPN */
 #define FTPS_OPT_STD_ENV_VARS               0x0010  /* export FTPS_* environment */
 
+/* FTPSVerifyClient. */
+#define FTPS_VERIFY_OFF         0
+#define FTPS_VERIFY_OPTIONAL    1   /* ask; a certificate given must verify */
+#define FTPS_VERIFY_ON          2   /* a valid certificate is required */
+
 /* One RSA and one ECDSA certificate may be configured together. */
 #define FTPS_MAX_CERTS          2
 
@@ -42,6 +47,9 @@
 #define FTPS_DEFAULT_OPTIONS            0
 #define FTPS_DEFAULT_HANDSHAKE_TIMEOUT  30
 #define FTPS_DEFAULT_PRELOGIN_ERRORS    10   /* ALPACA: failing commands before login */
+#define FTPS_DEFAULT_VERIFY_CLIENT      FTPS_VERIFY_OFF
+#define FTPS_DEFAULT_VERIFY_DEPTH       9
+#define FTPS_MAX_VERIFY_DEPTH           100
 
 typedef struct {
   const char *cert_file;        /* PEM: leaf, then optional intermediates */
@@ -62,6 +70,16 @@ typedef struct {
   int log_set;                  /* FTPSLog given explicitly */
   int ncerts;
   ftps_cert_pair_t certs[FTPS_MAX_CERTS];
+
+  /* Client certificates (FTPSVerifyClient and friends). */
+  int verify_client;            /* FTPS_UNSET or FTPS_VERIFY_* */
+  int verify_depth;             /* FTPS_UNSET or 0..FTPS_MAX_VERIFY_DEPTH */
+  const char *ca_file;          /* FTPSCACertificateFile */
+  const char *ca_path;          /* FTPSCACertificatePath */
+  const char *crl_file;         /* FTPSCARevocationFile */
+  const char *crl_path;         /* FTPSCARevocationPath */
+  int cert_login;               /* FTPSCertLogin at server level, or UNSET */
+  int user_field;               /* FTPSUserName at server level, or UNSET */
 } ftps_policy_t;
 
 /* Every field FTPS_UNSET / NULL / 0 certificates. */
@@ -103,6 +121,14 @@ int ftps_policy_parse_count(const char *s, int *out, char *err,
  * (dir_required FTPS_UNSET: none). The most specific setting wins.
  */
 int ftps_policy_required_for_path(int session_required, int dir_required);
+
+/* FTPSVerifyClient: off|optional|on. */
+int ftps_policy_parse_verify(const char *s, int *out, char *err,
+  size_t errlen);
+
+/* FTPSVerifyDepth: 0..FTPS_MAX_VERIFY_DEPTH. */
+int ftps_policy_parse_depth(const char *s, int *out, char *err,
+  size_t errlen);
 
 /* FTPSLog: an absolute path, or "none" (*out = NULL). */
 int ftps_policy_parse_log(const char *s, const char **out, char *err,
