@@ -73,6 +73,7 @@ void ftps_netio_unregister(void);
 int ftps_netio_ctrl_accept(void);
 int ftps_netio_ctrl_clear(void);
 void ftps_netio_discard_pending(void);
+void ftps_netio_tune_server(server_rec *s);
 
 /* ftps_rules.c: which FTPSRequired/FTPSOptions apply now. */
 void ftps_rules_refresh(void);

@@ -23,6 +23,7 @@
 
 struct ftps_io {
   SSL *ssl;
+  BIO *wbuf;                  /* write buffer (data connections), or NULL */
   int fd;
   int fd_flags;               /* to restore at free */
   int truncated;              /* EOF without close_notify */
@@ -59,6 +60,8 @@ static void set_error(ftps_io_t *io, const char *what, int ssl_err) {
   errno = xerrno;
 }
 
+static void setup_bulk(ftps_io_t *io);
+
 ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
   ftps_io_t *io;
 
@@ -89,8 +92,51 @@ ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
     /* TLS 1.3: a data connection issues no tickets; an upload's server
      * never writes, so a ticket would stall the client (mod_tls #959). */
     (void) SSL_set_num_tickets(io->ssl, 0);
+    setup_bulk(io);
   }
   return io;
+}
+
+/*
+ * Bulk data: read ahead (several records per read(2)) and buffer writes
+ * (several records per write(2)), flushed at the end of each ftps_io_write.
+ * SECURITY: never on the control connection, where bytes after a CCC
+ * close_notify must stay in the socket for the clear-text reader.
+ */
+static void setup_bulk(ftps_io_t *io) {
+  BIO *sock = SSL_get_wbio(io->ssl), *buf = BIO_new(BIO_f_buffer());
+
+  SSL_set_read_ahead(io->ssl, 1);
+  SSL_set_default_read_buffer_len(io->ssl, FTPS_IO_DATA_BUFSZ);
+  if (buf == NULL || BIO_set_write_buffer_size(buf, FTPS_IO_DATA_BUFSZ) != 1) {
+    BIO_free(buf);
+    return;   /* unbuffered still works */
+  }
+  BIO_up_ref(sock);
+  BIO_push(buf, sock);
+  SSL_set0_wbio(io->ssl, buf);
+  io->wbuf = buf;
+}
+
+int ftps_io_enable_ktls(ftps_io_t *io) {
+  BIO *sock;
+
+  if (io == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (io->wbuf != NULL) {
+    sock = BIO_next(io->wbuf);
+    BIO_up_ref(sock);
+    SSL_set0_wbio(io->ssl, sock);
+    io->wbuf = NULL;
+  }
+  SSL_set_options(io->ssl, SSL_OP_ENABLE_KTLS);
+  return 0;
+}
+
+int ftps_io_ktls_active(ftps_io_t *io) {
+  return io != NULL && BIO_get_ktls_send(SSL_get_wbio(io->ssl)) > 0;
 }
 
 void ftps_io_free(ftps_io_t *io) {
@@ -220,6 +266,25 @@ static ssize_t read_failed(ftps_io_t *io, int ssl_err) {
   return -1;
 }
 
+/* After one record: take whatever else is already buffered, without
+ * waiting, so the caller gets many records per call. Errors and EOF are
+ * left for the next ftps_io_read() to report. */
+static size_t read_more(ftps_io_t *io, unsigned char *buf, size_t len) {
+  size_t total = 0;
+
+  while (total < len && SSL_has_pending(io->ssl)) {
+    size_t n = 0;
+
+    ERR_clear_error();
+    if (SSL_read_ex(io->ssl, buf + total, len - total, &n) != 1) {
+      ERR_clear_error();
+      break;
+    }
+    total += n;
+  }
+  return total;
+}
+
 ssize_t ftps_io_read(ftps_io_t *io, void *buf, size_t len) {
   int ret, ssl_err;
   size_t n = 0;
@@ -237,11 +302,31 @@ ssize_t ftps_io_read(ftps_io_t *io, void *buf, size_t len) {
     errno = 0;
     ret = SSL_read_ex(io->ssl, buf, len, &n);
     if (ret == 1) {
-      return (ssize_t) n;
+      return (ssize_t) (n + read_more(io, (unsigned char *) buf + n,
+        len - n));
     }
   } while (should_retry(io, ret, &ssl_err, 0));
 
   return read_failed(io, ssl_err);
+}
+
+/* Push buffered records to the socket, waiting while it is full. */
+static int flush_wbuf(ftps_io_t *io, long long deadline) {
+  if (io->wbuf == NULL) {
+    return 0;
+  }
+  while (BIO_flush(io->wbuf) <= 0) {
+    if (!BIO_should_retry(io->wbuf)) {
+      if (errno == 0) {
+        errno = EPIPE;
+      }
+      return -1;
+    }
+    if (wait_fd(io, SSL_ERROR_WANT_WRITE, deadline) < 0) {
+      return -1;
+    }
+  }
+  return 0;
 }
 
 ssize_t ftps_io_write(ftps_io_t *io, const void *buf, size_t len) {
@@ -271,6 +356,10 @@ ssize_t ftps_io_write(ftps_io_t *io, const void *buf, size_t len) {
       set_error(io, "write failed", ssl_err);
       return -1;
     }
+  }
+  if (flush_wbuf(io, 0) < 0) {
+    set_error(io, "write failed", SSL_ERROR_SYSCALL);
+    return -1;
   }
   return (ssize_t) done;
 }
@@ -308,7 +397,7 @@ static int await_peer_close(ftps_io_t *io, long long deadline) {
 
 int ftps_io_shutdown(ftps_io_t *io, int wait_peer, int timeout_ms) {
   long long deadline;
-  int ret, ssl_err;
+  int ret, ssl_err = SSL_ERROR_NONE;
 
   if (io == NULL) {
     errno = EINVAL;
@@ -325,7 +414,7 @@ int ftps_io_shutdown(ftps_io_t *io, int wait_peer, int timeout_ms) {
     }
   } while (should_retry(io, ret, &ssl_err, deadline));
 
-  if (ret < 0) {
+  if (ret < 0 || flush_wbuf(io, deadline) < 0) {
     set_error(io, "sending close_notify", ssl_err);
     return -1;
   }

@@ -9,6 +9,8 @@
  * truncation detection on uploads.
  */
 
+#include <netinet/tcp.h>
+
 #include "mod_ftps.h"
 
 static const char *trace_channel = "ftps.netio";
@@ -32,9 +34,14 @@ static int handshake_timeout_ms(void) {
   return ftps_sess.vhost->policy.handshake_timeout * 1000;
 }
 
-/* Timers (SIGALRM) and aborts run while we wait on a TLS socket. */
+/* Timers (SIGALRM) and aborts run while we wait on a TLS socket. errno is
+ * cleared first: pr_signals_handle() sleeps 0.2 s when it finds EINTR. */
 static int wait_cb(void *arg) {
+  int xerrno = errno;
+
+  errno = 0;
   pr_signals_handle();
+  errno = xerrno;
   return 0;
 }
 
@@ -198,7 +205,11 @@ static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
 static int data_accept(pr_netio_stream_t *nstrm) {
   const ftps_vhost_t *vh = ftps_sess.vhost;
   ftps_io_t *io;
-  int reuse;
+  int reuse, off = 0;
+
+  /* The core corks data sockets (TCP_CORK, inherited from the listening
+   * socket): a corked handshake flight waits 200 ms in the kernel. */
+  (void) setsockopt(nstrm->strm_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 
   /* Made from the control connection's context, whose sessions and
    * tickets it must resume; then dressed in the current vhost's settings
@@ -210,6 +221,9 @@ static int data_accept(pr_netio_stream_t *nstrm) {
     return -1;
   }
   ftps_io_set_wait_cb(io, wait_cb, NULL);
+  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
+    (void) ftps_io_enable_ktls(io);
+  }
   if (ftps_sess.ctrl_ctx != NULL && vh->ctx != NULL &&
       ftps_sess.ctrl_ctx != vh->ctx &&
       ftps_ctx_apply(ftps_io_ssl(io), vh->ctx) < 0) {
@@ -236,6 +250,10 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   ftps_sess.data = io;
   ftps_sess.upload_truncated = FALSE;
   log_handshake("data", io);
+  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
+    ftps_log("%s: kernel TLS %s for this data connection", client_addr(),
+      ftps_io_ktls_active(io) ? "active" : "not available (kernel or cipher)");
+  }
 
   if (ftps_fsio_commit() < 0) {
     session.d->xerrno = errno;
@@ -302,6 +320,23 @@ static int data_close(pr_netio_stream_t *nstrm) {
     ftps_sess.data = NULL;
   }
   return core.close(nstrm);
+}
+
+/*
+ * mod_xfer moves one buffer of main_server->tcp_{snd,rcv}buf_len bytes per
+ * loop (16 KiB by default), each costing ~10 syscalls; with TLS, larger
+ * buffers let one write(2)/read(2) carry many records (FTPS_IO_DATA_BUFSZ).
+ */
+void ftps_netio_tune_server(server_rec *s) {
+  if (s == NULL) {
+    return;
+  }
+  if (s->tcp_sndbuf_len < FTPS_IO_DATA_BUFSZ) {
+    s->tcp_sndbuf_len = FTPS_IO_DATA_BUFSZ;
+  }
+  if (s->tcp_rcvbuf_len < FTPS_IO_DATA_BUFSZ) {
+    s->tcp_rcvbuf_len = FTPS_IO_DATA_BUFSZ;
+  }
 }
 
 /* ------------------------------------------------------- registration */

@@ -45,6 +45,7 @@ static const ftps_name_t option_names[] = {
   { "AllowPerUser",           FTPS_OPT_ALLOW_PER_USER },
   { "AllowAnyALPN",           FTPS_OPT_ALLOW_ANY_ALPN },
   { "StdEnvVars",             FTPS_OPT_STD_ENV_VARS },
+  { "KernelTLS",              FTPS_OPT_KERNEL_TLS },
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -290,8 +291,8 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
     hit = lookup(option_names, NELEMS(option_names), argv[i]);
     if (hit == NULL) {
       return fail(err, errlen, "unknown option '%.64s'; expected "
-        "NoSessionReuseRequired, AllowUnknownSNI, AllowPerUser, AllowAnyALPN "
-        "or StdEnvVars", argv[i]);
+        "NoSessionReuseRequired, AllowUnknownSNI, AllowPerUser, AllowAnyALPN, "
+        "StdEnvVars or KernelTLS", argv[i]);
     }
     mask |= hit->value;
   }

@@ -140,6 +140,9 @@ void ftps_vhost_update_feat(void) {
 static void ftps_reinit_ev(const void *event_data, void *user_data) {
   ftps_sess.vhost = ftps_conf_vhost(main_server);
   ftps_rules_refresh();
+  if (ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1) {
+    ftps_netio_tune_server(main_server);
+  }
   ftps_vhost_update_feat();
   pr_trace_msg(trace_channel, 7, "now serving vhost '%s'",
     main_server->ServerName);

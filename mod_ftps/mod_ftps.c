@@ -85,6 +85,9 @@ static int ftps_sess_init(void) {
 
   /* mod_ifsession (loaded after us) has merged <IfClass> by now. */
   ftps_rules_refresh();
+  if (vh != NULL && vh->policy.engine == 1) {
+    ftps_netio_tune_server(main_server);
+  }
   pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.log_path != NULL) {
     (void) ftps_log_open(vh->policy.log_path);

@@ -22,6 +22,18 @@ typedef int (*ftps_io_wait_cb)(void *arg);
  * (FTPS_ROLE_*). The fd is made non-blocking until ftps_io_free(). */
 ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role);
 
+/* Data connections move bulk data: records are read ahead and written
+ * through a buffer of this size, so one syscall carries many records. */
+#define FTPS_IO_DATA_BUFSZ  (256 * 1024)
+
+/* Before the handshake of a data connection: let OpenSSL hand the record
+ * layer to the kernel (kTLS) when the kernel and cipher allow it. Replaces
+ * the write buffer (kTLS needs the socket itself). 0 or -1. */
+int ftps_io_enable_ktls(ftps_io_t *io);
+
+/* After the handshake: 1 if the kernel encrypts what we send (kTLS TX). */
+int ftps_io_ktls_active(ftps_io_t *io);
+
 /* Restore the fd's blocking mode and free the TLS state (fd stays open). */
 void ftps_io_free(ftps_io_t *io);
 

@@ -30,6 +30,7 @@
 #define FTPS_OPT_ALLOW_PER_USER             0x0004  /* group rules after PASS */
 #define FTPS_OPT_ALLOW_ANY_ALPN             0x0008  /* ALPACA: accept foreign ALPN */
 #define FTPS_OPT_STD_ENV_VARS               0x0010  /* export FTPS_* environment */
+#define FTPS_OPT_KERNEL_TLS                 0x0020  /* data records via kTLS */
 
 /* FTPSVerifyClient. */
 #define FTPS_VERIFY_OFF         0
