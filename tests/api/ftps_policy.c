@@ -279,7 +279,9 @@ static const struct {
   { "repeated", 2, { "NoSessionReuseRequired", "NoSessionReuseRequired" }, 0,
     FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
   { "unknown", 1, { "StdEnvVarz" }, -1, SENTINEL,
-    "unknown option 'StdEnvVarz'; expected NoSessionReuseRequired" },
+    "unknown option 'StdEnvVarz'; expected " },
+  { "unknown_names_accepted", 1, { "StdEnvVarz" }, -1, SENTINEL,
+    "NoSessionReuseRequired" },
   { "good_then_bad", 2, { "NoSessionReuseRequired", "AllowDotLogin" }, -1,
     SENTINEL, "'AllowDotLogin'" },
   { "empty", 1, { "" }, -1, SENTINEL, "unknown option" },
@@ -498,6 +500,10 @@ END_TEST
 START_TEST (ftps_policy_init_args_test) {
   mark_point();
   ftps_policy_init(NULL);
+}
+END_TEST
+
+START_TEST (ftps_policy_defaults_args_test) {
   mark_point();
   ftps_policy_defaults(NULL);
 }
@@ -815,6 +821,7 @@ Suite *tests_get_policy_suite(void) {
   tc = tcase_create("merge");
   tcase_add_test(tc, ftps_policy_init_args_test);
   tcase_add_test(tc, ftps_policy_init_unset_test);
+  tcase_add_test(tc, ftps_policy_defaults_args_test);
   tcase_add_test(tc, ftps_policy_defaults_values_test);
   tcase_add_test(tc, ftps_policy_merge_args_test);
   tcase_add_test(tc, ftps_policy_merge_unset_takes_defaults_test);

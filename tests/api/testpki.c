@@ -30,7 +30,7 @@ static struct {
 /* Files created, for the cleanup. */
 static const char *const pki_files[] = {
   "ec.crt", "ec.key", "rsa.crt", "rsa.key", "other.key", "garbage.pem",
-  "ca.crt", "chain.crt", "chain.key", "combined.pem",
+  "ca.crt", "chain.crt", "chain.key", "combined.pem", "enc.key",
 };
 
 static void pki_cleanup(void) {
@@ -42,8 +42,10 @@ static void pki_cleanup(void) {
     return;
   }
   for (i = 0; i < TESTS_NELEMS(pki_files); i++) {
-    snprintf(path, sizeof(path), "%s/%s", pki.dir, pki_files[i]);
-    (void) unlink(path);
+    if (snprintf(path, sizeof(path), "%s/%s", pki.dir, pki_files[i]) <
+        (int) sizeof(path)) {
+      (void) unlink(path);
+    }
   }
   (void) rmdir(pki.dir);
   pki.ready = 0;
@@ -117,7 +119,10 @@ err:
 static FILE *open_out(const char *name) {
   char path[PATH_MAX];
 
-  snprintf(path, sizeof(path), "%s/%s", pki.dir, name);
+  if (snprintf(path, sizeof(path), "%s/%s", pki.dir, name) >=
+      (int) sizeof(path)) {
+    return NULL;
+  }
   return fopen(path, "w");
 }
 
@@ -133,6 +138,23 @@ static int write_pem(const char *name, X509 *const *certs, EVP_PKEY *key) {
     ok = PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL) == 1;
   }
   if (fp != NULL && fclose(fp) != 0) {
+    ok = 0;
+  }
+  return ok ? 0 : -1;
+}
+
+/* key, encrypted with a passphrase nobody will type. */
+static int write_encrypted_key(const char *name, EVP_PKEY *key) {
+  static const char pass[] = "not-typed-at-startup";
+  FILE *fp = open_out(name);
+  int ok;
+
+  if (fp == NULL) {
+    return -1;
+  }
+  ok = PEM_write_PrivateKey(fp, key, EVP_aes_128_cbc(),
+    (const unsigned char *) pass, (int) sizeof(pass) - 1, NULL, NULL) == 1;
+  if (fclose(fp) != 0) {
     ok = 0;
   }
   return ok ? 0 : -1;
@@ -211,6 +233,7 @@ static int generate(void) {
       write_self_signed("ec", ec, 1) == 0 &&
       write_self_signed("rsa", rsa, 2) == 0 &&
       write_pem("other.key", NULL, other) == 0 &&
+      write_encrypted_key("enc.key", ec) == 0 &&
       write_garbage("garbage.pem") == 0 &&
       write_chain(ca, leaf) == 0) {
     res = 0;
@@ -259,7 +282,10 @@ const char *testpki_path(const char *name) {
   if (name == NULL || testpki_setup() < 0) {
     return NULL;
   }
-  snprintf(path, sizeof(path), "%s/%s", pki.dir, name);
+  if (snprintf(path, sizeof(path), "%s/%s", pki.dir, name) >=
+      (int) sizeof(path)) {
+    return NULL;
+  }
   for (i = 0; i < pki.npaths; i++) {
     if (strcmp(pki.paths[i], path) == 0) {
       return pki.paths[i];

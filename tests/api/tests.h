@@ -38,6 +38,7 @@ Suite *tests_get_io_suite(void);
  *   ca.crt                 the test CA (self-signed ECDSA P-256)
  *   chain.crt / chain.key  ECDSA leaf signed by the test CA, then the CA
  *   combined.pem           ec.crt followed by ec.key in one file
+ *   enc.key                ec.key, encrypted with a passphrase
  * Any other name gives a path in the directory that does not exist.
  */
 int testpki_setup(void);

@@ -21,6 +21,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True          # keep tests/t free of __pycache__
 
 import ftpslib  # noqa: E402
 

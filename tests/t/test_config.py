@@ -46,6 +46,12 @@ def test_key_defaults_to_cert_file():
     check(rc == 0, "cert+key in one file refused (rc %d): %s" % (rc, out.strip()[-600:]))
 
 
+def test_ftpslog_none():
+    p = pki()
+    srv, rc, out = syntax(["FTPSEngine on", cert(p.ec, p.ec_key), "FTPSLog none"])
+    check(rc == 0, "FTPSLog none refused (rc %d): %s" % (rc, out.strip()[-600:]))
+
+
 def test_missing_certificate_file():
     bad(["FTPSEngine on", cert("/nonexistent/ftps/cert.pem", pki().ec_key)], "FTPSCertificate",
         r"/nonexistent/ftps/cert\.pem|no such file|not exist|missing")

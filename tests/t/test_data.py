@@ -77,6 +77,24 @@ def test_stock_ftplib_list_refused_425():
     quit_quietly(ftp)
 
 
+def test_stock_ftplib_tls12_refused_425():
+    srv = server()
+    ctx = srv.pki.client_context(maxv=ssl.TLSVersion.TLSv1_2)
+    ftp = ftp_login(srv, cls=ftplib.FTP_TLS, context=ctx)
+    text = refused_transfer(ftp, "NLST")
+    check(_code(text) == "425", "TLSv1.2 NLST without session reuse: want 425, got %r" % text)
+    quit_quietly(ftp)
+
+
+def test_stock_ftplib_active_refused_425():
+    srv = server()
+    ftp = ftp_login(srv, cls=ftplib.FTP_TLS)
+    ftp.set_pasv(False)                        # server connects; same reuse rule
+    text = refused_transfer(ftp, "RETR small.bin")
+    check(_code(text) == "425", "active RETR without session reuse: want 425, got %r" % text)
+    quit_quietly(ftp)
+
+
 def test_stock_ftplib_retr_refused_425():
     srv = server()
     ftp = ftp_login(srv, cls=ftplib.FTP_TLS)
@@ -111,13 +129,14 @@ def test_no_session_reuse_required_option_allows_stock_ftplib():
     quit_quietly(ftp)
 
 
-def test_foreign_session_refused_425():
+def _foreign_session(maxv):
     srv = server()
     mark = srv.log_mark()
-    a = ftp_login(srv)
+    ctx = srv.pki.client_context(maxv=maxv)
+    a = ftp_login(srv, context=ctx)
     retr_bytes(a, "small.bin")                 # A's session is a valid one
     b = Raw(srv)
-    b.auth()
+    b.auth(context=srv.pki.client_context(maxv=maxv))
     b.cmd("PBSZ 0")
     check(b.cmd("PROT P").code == 200, "PROT P")
     b.login()
@@ -142,6 +161,42 @@ def test_foreign_session_refused_425():
     srv.wait_log(r"session|reus|resum", mark)
     b.close()
     quit_quietly(a)
+
+
+def test_foreign_session_refused_425():
+    _foreign_session(None)
+
+
+def test_foreign_session_tls12_refused_425():
+    _foreign_session(ssl.TLSVersion.TLSv1_2)
+
+
+def test_prot_p_plain_data_connection_gets_no_plaintext():
+    srv = server()
+    r = Raw(srv)
+    r.auth()
+    r.cmd("PBSZ 0")
+    check(r.cmd("PROT P").code == 200, "PROT P")
+    r.login()
+    r.cmd("TYPE I")
+    port = r.pasv()
+    r.send("RETR small.bin\r\n")
+    d = r.data_connect(port, tls=False)        # a client that forgets TLS on data
+    d.sendall(b"hello, no TLS here\r\n")
+    try:
+        got = recv_all(d)
+    except OSError:
+        got = b""
+    d.close()
+    with open(srv.path("small.bin"), "rb") as f:
+        head = f.read(64)
+    check(head not in got, "file bytes sent in clear on a PROT P data connection")
+    rep = r.reply()
+    if rep.code == 150:
+        rep = r.reply()
+    check(rep.code in range(400, 600), "failed data handshake: want 4xx/5xx, got %r" % rep.text)
+    check(r.cmd("NOOP").code == 200, "control unusable after failed data handshake")
+    r.close()
 
 
 def test_truncated_upload_not_226():

@@ -50,6 +50,14 @@ def test_feat_lists_auth_pbsz_prot_ccc():
         check(has_feat(f, feat), "FEAT lacks %r: %r" % (feat, f.text))
 
 
+def test_feat_inside_tls():
+    r = tls_session(server())
+    f = expect(r, "FEAT", 211)
+    r.close()
+    for feat in ("AUTH TLS", "PBSZ", "PROT"):
+        check(has_feat(f, feat), "FEAT (inside TLS) lacks %r: %r" % (feat, f.text))
+
+
 def test_feat_omits_ccc_when_control_required():
     r = Raw(server(ftps=REQ_CONTROL))
     f = expect(r, "FEAT", 211)
@@ -250,6 +258,20 @@ def test_required_on_gates_commands_before_auth():
     _gates_before_auth(server(ftps=REQ_ON))
 
 
+def test_required_control_allows_listed_commands_before_auth():
+    r = Raw(server(ftps=REQ_CONTROL))
+    expect(r, "HELP", 214)
+    expect(r, "PBSZ 0", 503)      # reaches its handler: out of sequence, not 534
+    expect(r, "PROT P", 503)
+    expect(r, "CCC", 533)         # still "clear channel", not the policy refusal
+    for line in ("CLNT ftps-test-suite", "HOST 127.0.0.1"):
+        rep = r.cmd(line)
+        check(rep.code not in (530, 534), "%s before AUTH refused by policy: %r" % (line, rep.text))
+    r.auth()
+    r.login()
+    r.close()
+
+
 def test_required_control_quit_before_auth_221():
     r = Raw(server(ftps=REQ_CONTROL))
     expect(r, "QUIT", 221)
@@ -270,6 +292,19 @@ def test_required_auth_gates_login_only():
     r.close()
 
 
+def test_required_auth_data_combination():
+    srv = server(ftps=["FTPSRequired auth+data"])
+    r = Raw(srv)
+    expect(r, "USER alice", 530)
+    expect(r, "FEAT", 211)
+    r.auth()
+    r.login()
+    expect(r, "PBSZ 0", 200)
+    expect(r, "PROT C", 534)
+    _refused_clear_transfer(r, "LIST")
+    r.close()
+
+
 def _refused_clear_transfer(r, line):
     port = r.pasv()
     rep = r.cmd(line)
@@ -280,7 +315,8 @@ def _refused_clear_transfer(r, line):
 def test_required_data_refuses_clear_transfers_521():
     srv = server(ftps=REQ_DATA)
     r = tls_session(srv, login=True)           # AUTH but no PROT P: data is clear
-    for line in ("LIST", "NLST", "RETR small.bin", "STOR req-data-new.bin"):
+    for line in ("LIST", "NLST", "MLSD", "RETR small.bin", "STOR req-data-new.bin",
+                 "APPE req-data-new.bin", "STOU"):
         _refused_clear_transfer(r, line)
     expect(r, "NOOP", 200)
     r.close()
@@ -415,6 +451,7 @@ def test_implicit_data_defaults_to_prot_p():
     srv = server(implicit=True)
     r = Raw(srv, implicit=True)
     r.login()
+    expect(r, "TYPE I", 200)
     port = r.pasv()
     r.send("RETR small.bin\r\n")
     d = r.data_connect(port, tls=True)        # no PBSZ/PROT sent
