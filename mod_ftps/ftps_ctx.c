@@ -672,7 +672,11 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
       ssl_reason(why, sizeof(why)));
   }
 
-  if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+  /* Check against this pair's certificate: SSL_CTX_use_PrivateKey() files
+   * the key by its type, so a wrong key could land in the other slot. */
+  ERR_clear_error();
+  if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
     EVP_PKEY_free(key);
     return fail(err, errlen, "FTPSCertificate: key '%s' does not match "

@@ -24,6 +24,7 @@
 struct ftps_io {
   SSL *ssl;
   BIO *wbuf;                  /* write buffer (data connections), or NULL */
+  int role;                   /* FTPS_ROLE_CTRL or FTPS_ROLE_DATA */
   int fd;
   int fd_flags;               /* to restore at free */
   int truncated;              /* EOF without close_notify */
@@ -75,6 +76,7 @@ ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
   }
 
   io->fd = fd;
+  io->role = role;
   io->fd_flags = fcntl(fd, F_GETFL);
   ERR_clear_error();
   io->ssl = SSL_new(ctx);
@@ -143,6 +145,12 @@ void ftps_io_free(ftps_io_t *io) {
   if (io == NULL) {
     return;
   }
+  if (io->role == FTPS_ROLE_DATA) {
+    /* A data connection ending without close_notify (ABOR, a vanished
+     * client) must not evict the resumed control session from the cache:
+     * OpenSSL drops "bad" sessions on free unless shutdown was sent. */
+    SSL_set_shutdown(io->ssl, SSL_get_shutdown(io->ssl) | SSL_SENT_SHUTDOWN);
+  }
   if (io->fd_flags >= 0) {
     (void) fcntl(io->fd, F_SETFL, io->fd_flags);
   }
@@ -199,9 +207,6 @@ static int should_retry(ftps_io_t *io, int ret, int *ssl_err,
   *ssl_err = SSL_get_error(io->ssl, ret);
   if (*ssl_err != SSL_ERROR_WANT_READ && *ssl_err != SSL_ERROR_WANT_WRITE) {
     return 0;
-  }
-  if (*ssl_err == SSL_ERROR_WANT_READ && SSL_has_pending(io->ssl)) {
-    return 1;
   }
   if (wait_fd(io, *ssl_err, deadline) < 0) {
     *ssl_err = SSL_ERROR_SYSCALL;

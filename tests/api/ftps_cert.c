@@ -33,6 +33,17 @@ Suite *tests_get_cert_suite(void);
 #define BIG_SUBJECT     5120
 #define NAMEBUF         (FTPS_CERT_NAME_MAX + 1)
 
+/* mark_point() before each call (B19), errno cleared so it can be checked. */
+#define RUN(res, call) \
+  do { mark_point(); errno = 0; (res) = (call); } while (0)
+
+/* The NULL/EINVAL contract: -1 and errno EINVAL (a macro, for the line). */
+#define ASSERT_EINVAL(res, what) do { \
+    ck_assert_msg((res) == -1, "%s: Expected %d, got %d", (what), -1, (res)); \
+    ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d", (what), \
+      EINVAL, errno); \
+  } while (0)
+
 /* ---- Test certificates ------------------------------------------------- */
 
 typedef struct {
@@ -384,49 +395,35 @@ START_TEST (ftps_cert_parse_field_args_test) {
   char err[ERRLEN] = "", oid[128] = "";
   int field = SENTINEL, res;
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field(NULL, &field, oid, sizeof(oid), err,
-    sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_parse_field(NULL, &field, oid, sizeof(oid), err,
+    sizeof(err)));
+  ASSERT_EINVAL(res, "NULL value");
   ck_assert_msg(field == SENTINEL, "Expected %d, got %d", SENTINEL, field);
   ck_assert_msg(strstr(err, "missing value") != NULL, "got '%s'", err);
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field("UPN", NULL, oid, sizeof(oid), err,
-    sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_parse_field("UPN", NULL, oid, sizeof(oid), err,
+    sizeof(err)));
+  ASSERT_EINVAL(res, "NULL field");
 
   /* An OID needs somewhere to go. */
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field(OID_CUSTOM, &field, NULL, 0, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_parse_field(OID_CUSTOM, &field, NULL, 0, err,
+    sizeof(err)));
+  ASSERT_EINVAL(res, "OID, NULL buffer");
   ck_assert_msg(field == SENTINEL, "Expected %d, got %d", SENTINEL, field);
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field(OID_CUSTOM, &field, oid, 8, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_parse_field(OID_CUSTOM, &field, oid, 8, err,
+    sizeof(err)));
+  ASSERT_EINVAL(res, "OID, short buffer");
   ck_assert_msg(strstr(err, "OID too long") != NULL, "got '%s'", err);
 
   /* Names need no OID buffer, and no message buffer is ever required. */
-  mark_point();
-  res = ftps_cert_parse_field("EmailAddress", &field, NULL, 0, NULL, 0);
+  RUN(res, ftps_cert_parse_field("EmailAddress", &field, NULL, 0, NULL, 0));
   ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
   ck_assert_msg(field == FTPS_CERT_FIELD_EMAIL, "Expected %d, got %d",
     FTPS_CERT_FIELD_EMAIL, field);
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field("bogus", &field, oid, sizeof(oid), NULL, 0);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_parse_field("bogus", &field, oid, sizeof(oid), NULL, 0));
+  ASSERT_EINVAL(res, "no err buffer");
 }
 END_TEST
 
@@ -434,10 +431,8 @@ START_TEST (ftps_cert_parse_field_values_test) {
   char err[ERRLEN] = "", oid[128] = "";
   int field = SENTINEL, res;
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_parse_field(parse_rows[_i].in, &field, oid, sizeof(oid),
-    err, sizeof(err));
+  RUN(res, ftps_cert_parse_field(parse_rows[_i].in, &field, oid, sizeof(oid),
+    err, sizeof(err)));
   ck_assert_msg(res == parse_rows[_i].want_rc, "'%s': Expected %d, got %d",
     parse_rows[_i].in, parse_rows[_i].want_rc, res);
   ck_assert_msg(field == parse_rows[_i].want_field,
@@ -549,34 +544,24 @@ START_TEST (ftps_cert_get_field_args_test) {
   };
   int i, res;
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_get_field(NULL, CN, NULL, out, sizeof(out));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_get_field(NULL, CN, NULL, out, sizeof(out)));
+  ASSERT_EINVAL(res, "NULL cert");
   ck_assert_msg(out[0] == '\0', "Expected empty out, got '%s'", out);
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_get_field(x, CN, NULL, NULL, sizeof(out));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_get_field(x, CN, NULL, NULL, sizeof(out)));
+  ASSERT_EINVAL(res, "NULL out");
 
   mark_point();
   errno = 0;
   out[0] = 'x';
   res = ftps_cert_get_field(x, CN, NULL, out, 0);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  ASSERT_EINVAL(res, "outlen 0");
   ck_assert_msg(out[0] == 'x', "outlen 0: Expected no write");
 
   for (i = 0; i < TESTS_NELEMS(bad); i++) {
-    mark_point();
-    errno = 0;
-    res = ftps_cert_get_field(x, bad[i].field, bad[i].oid, out, sizeof(out));
-    ck_assert_msg(res == -1, "bad %d: Expected %d, got %d", i, -1, res);
-    ck_assert_msg(errno == EINVAL, "bad %d: Expected errno %d, got %d", i,
-      EINVAL, errno);
+    RUN(res, ftps_cert_get_field(x, bad[i].field, bad[i].oid, out,
+      sizeof(out)));
+    ASSERT_EINVAL(res, "bad row");
   }
 }
 END_TEST
@@ -593,10 +578,8 @@ START_TEST (ftps_cert_get_field_values_test) {
     want_value = want;
   }
   memset(out, 'x', sizeof(out));
-  mark_point();
-  errno = 0;
-  res = ftps_cert_get_field(certs[field_rows[_i].cert], field_rows[_i].field,
-    field_rows[_i].oid, out, outlen);
+  RUN(res, ftps_cert_get_field(certs[field_rows[_i].cert],
+    field_rows[_i].field, field_rows[_i].oid, out, outlen));
   ck_assert_msg(res == field_rows[_i].want_rc, "%s: Expected %d, got %d",
     field_rows[_i].name, field_rows[_i].want_rc, res);
   ck_assert_msg(strcmp(out, res == 1 ? want_value : "") == 0,
@@ -622,18 +605,12 @@ START_TEST (ftps_cert_fingerprint_args_test) {
   char hex[FTPS_CERT_FP_HEX_LEN] = "x";
   int res;
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_fingerprint(NULL, hex);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_fingerprint(NULL, hex));
+  ASSERT_EINVAL(res, "NULL cert");
   ck_assert_msg(hex[0] == '\0', "Expected empty hex, got '%s'", hex);
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_fingerprint(certs[CRT_ALICE], NULL);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_fingerprint(certs[CRT_ALICE], NULL));
+  ASSERT_EINVAL(res, "NULL hex");
 }
 END_TEST
 
@@ -644,8 +621,7 @@ START_TEST (ftps_cert_fingerprint_known_answer_test) {
 
   fp_of(certs[fp_certs[_i]], md, want);
   memset(hex, 'x', sizeof(hex));
-  mark_point();
-  res = ftps_cert_fingerprint(certs[fp_certs[_i]], hex);
+  RUN(res, ftps_cert_fingerprint(certs[fp_certs[_i]], hex));
   ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
   ck_assert_msg(strcmp(hex, want) == 0, "Expected '%s', got '%s'", want, hex);
   ck_assert_msg(strspn(hex, "0123456789abcdef") == 64,
@@ -707,28 +683,18 @@ static void check_log_args(log_fn fn, const char *what) {
   char out[64] = "x";
   int res;
 
-  mark_point();
-  errno = 0;
-  res = fn(NULL, out, sizeof(out));
-  ck_assert_msg(res == -1, "%s: Expected %d, got %d", what, -1, res);
-  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d", what,
-    EINVAL, errno);
+  RUN(res, fn(NULL, out, sizeof(out)));
+  ASSERT_EINVAL(res, what);
   ck_assert_msg(out[0] == '\0', "%s: Expected empty out", what);
 
-  mark_point();
-  errno = 0;
-  res = fn(certs[CRT_ALICE], NULL, sizeof(out));
-  ck_assert_msg(res == -1, "%s: Expected %d, got %d", what, -1, res);
-  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d", what,
-    EINVAL, errno);
+  RUN(res, fn(certs[CRT_ALICE], NULL, sizeof(out)));
+  ASSERT_EINVAL(res, what);
 
   mark_point();
   errno = 0;
   out[0] = 'x';
   res = fn(certs[CRT_ALICE], out, 0);
-  ck_assert_msg(res == -1, "%s: Expected %d, got %d", what, -1, res);
-  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d", what,
-    EINVAL, errno);
+  ASSERT_EINVAL(res, what);
   ck_assert_msg(out[0] == 'x', "%s: outlen 0: Expected no write", what);
 }
 
@@ -738,8 +704,7 @@ static void check_log_row(log_fn fn, const log_row_t *row) {
   int res;
 
   memset(out, 'x', sizeof(out));
-  mark_point();
-  res = fn(certs[row->cert], out, row->outlen);
+  RUN(res, fn(certs[row->cert], out, row->outlen));
   ck_assert_msg(res == 0, "%s: Expected %d, got %d", row->name, 0, res);
   len = strlen(out);
   ck_assert_msg(len == row->want_len, "%s: Expected %zu, got %zu",
@@ -939,24 +904,16 @@ START_TEST (ftps_cert_authorized_args_test) {
   int bad = SENTINEL, i, res;
 
   for (i = 0; i < TESTS_NELEMS(bad_fps); i++) {
-    mark_point();
-    errno = 0;
     bad = SENTINEL;
-    res = ftps_cert_authorized("x\n", 2, bad_fps[i], &bad);
-    ck_assert_msg(res == -1, "fp %d: Expected %d, got %d", i, -1, res);
-    ck_assert_msg(errno == EINVAL, "fp %d: Expected errno %d, got %d", i,
-      EINVAL, errno);
+    RUN(res, ftps_cert_authorized("x\n", 2, bad_fps[i], &bad));
+    ASSERT_EINVAL(res, "fp row");
     ck_assert_msg(bad == 0, "fp %d: Expected %d, got %d", i, 0, bad);
   }
 
-  mark_point();
-  errno = 0;
-  res = ftps_cert_authorized(NULL, 1, alice_hex, &bad);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  RUN(res, ftps_cert_authorized(NULL, 1, alice_hex, &bad));
+  ASSERT_EINVAL(res, "NULL buf, len 1");
 
-  mark_point();
-  res = ftps_cert_authorized(NULL, 0, alice_hex, &bad);
+  RUN(res, ftps_cert_authorized(NULL, 0, alice_hex, &bad));
   ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
 
   /* bad_lines may be NULL; the caller's fingerprint may be upper case. */
@@ -964,8 +921,7 @@ START_TEST (ftps_cert_authorized_args_test) {
     upper[i] = (char) toupper((unsigned char) alice_hex[i]);
   }
   upper[64] = '\0';
-  mark_point();
-  res = ftps_cert_authorized(alice_hex, 64, upper, NULL);
+  RUN(res, ftps_cert_authorized(alice_hex, 64, upper, NULL));
   ck_assert_msg(res == 1, "Expected %d, got %d", 1, res);
 }
 END_TEST
@@ -975,8 +931,7 @@ START_TEST (ftps_cert_authorized_file_test) {
   size_t len = expand(auth_rows[_i].text, buf);
   int bad = SENTINEL, res;
 
-  mark_point();
-  res = ftps_cert_authorized(buf, len, alice_hex, &bad);
+  RUN(res, ftps_cert_authorized(buf, len, alice_hex, &bad));
   ck_assert_msg(res == auth_rows[_i].want_rc, "%s: Expected %d, got %d",
     auth_rows[_i].name, auth_rows[_i].want_rc, res);
   ck_assert_msg(bad == auth_rows[_i].want_bad,
@@ -1004,8 +959,7 @@ START_TEST (ftps_cert_authorized_large_test) {
   }
   out_str(&p, alice_hex, 64);
   len = (size_t) (p - buf);
-  mark_point();
-  res = ftps_cert_authorized(buf, len, alice_hex, &bad);
+  RUN(res, ftps_cert_authorized(buf, len, alice_hex, &bad));
   ck_assert_msg(res == 1, "Expected %d, got %d", 1, res);
   ck_assert_msg(bad == (int) lines, "Expected %d, got %d", (int) lines, bad);
   free(buf);
