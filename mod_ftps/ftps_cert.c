@@ -136,6 +136,9 @@ int ftps_cert_parse_field(const char *s, int *field, char *oid,
   int res;
 
   set_err(err, errlen, "%s", "");
+  if (oid != NULL && oidlen > 0) {
+    oid[0] = '\0';
+  }
   if (s == NULL || field == NULL) {
     set_err(err, errlen, "missing value; expected off, CommonName, "
       "EmailAddress, UPN or a dotted OID");

@@ -15,6 +15,9 @@
 
 static const char *trace_channel = "ftps.netio";
 
+/* Send buffer of protected data connections (see raise_sndbuf). */
+#define FTPS_DATA_SNDBUF  (4 * 1024 * 1024)
+
 /* The core's default callbacks, for pass-through. Set once, never changed. */
 static struct {
   int (*close)(pr_netio_stream_t *);
@@ -202,6 +205,21 @@ static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
   return -1;
 }
 
+/*
+ * A download is a pipeline: we encrypt while the client decrypts. With the
+ * autotuned send buffer both sides stall in turn (measured: ~670 MB/s);
+ * 4 MiB of socket buffer lets them overlap (~870 MB/s on loopback).
+ */
+static void raise_sndbuf(int fd) {
+  int cur = 0, want = FTPS_DATA_SNDBUF;
+  socklen_t len = sizeof(cur);
+
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == 0 &&
+      cur < want) {
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+  }
+}
+
 static int data_accept(pr_netio_stream_t *nstrm) {
   const ftps_vhost_t *vh = ftps_sess.vhost;
   ftps_io_t *io;
@@ -210,6 +228,7 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   /* The core corks data sockets (TCP_CORK, inherited from the listening
    * socket): a corked handshake flight waits 200 ms in the kernel. */
   (void) setsockopt(nstrm->strm_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+  raise_sndbuf(nstrm->strm_fd);
 
   /* Made from the control connection's context, whose sessions and
    * tickets it must resume; then dressed in the current vhost's settings

@@ -32,6 +32,10 @@ Suite *tests_get_cert_suite(void);
 #define MANY_SANS       3000
 #define BIG_SUBJECT     5120
 #define NAMEBUF         (FTPS_CERT_NAME_MAX + 1)
+#define A16             "aaaaaaaaaaaaaaaa"
+#define A256            A16 A16 A16 A16 A16 A16 A16 A16 \
+                        A16 A16 A16 A16 A16 A16 A16 A16
+_Static_assert(sizeof(A256) - 1 == FTPS_CERT_NAME_MAX, "A256 is the maximum");
 
 /* mark_point() before each call (B19), errno cleared so it can be checked. */
 #define RUN(res, call) \
@@ -49,7 +53,7 @@ Suite *tests_get_cert_suite(void);
 typedef struct {
   const char *attr;         /* "CN", "O", "emailAddress", dotted OID */
   int type;                 /* V_ASN1_*; 0: UTF8String */
-  const char *value;        /* NULL: len bytes of 'a' */
+  const char *value;
   int len;                  /* 0: strlen(value) */
 } name_spec_t;
 
@@ -100,8 +104,8 @@ static const cert_spec_t cert_specs[CRT_COUNT] = {
   [CRT_CN_BMP] = { { { "CN", V_ASN1_BMPSTRING, "\0a\0l\0i\0c\0e", 10 } } },
   [CRT_CN_UTF8] = { { N_CN("Zo\xc3\xab") } },
   [CRT_CN_EMPTY] = { { N_O, { "CN", V_ASN1_UTF8STRING, "", 0 } } },
-  [CRT_CN_LONG] = { { { "CN", 0, NULL, FTPS_CERT_NAME_MAX + 1 } } },
-  [CRT_CN_MAX] = { { { "CN", 0, NULL, FTPS_CERT_NAME_MAX } } },
+  [CRT_CN_LONG] = { { N_CN(A256 "a") } },
+  [CRT_CN_MAX] = { { N_CN(A256) } },
   [CRT_NO_CN] = { { N_O } },
   [CRT_EMAIL_SAN] = { { N_CN("alice") }, { S_EMAIL("alice@example.com") } },
   [CRT_EMAIL_SAN_TWO] = { { N_CN("alice") },
@@ -153,17 +157,10 @@ static X509 *certs[CRT_COUNT];
 static EVP_PKEY *cert_key;
 
 static int add_name(X509_NAME *name, const name_spec_t *n) {
-  char fill[FTPS_CERT_NAME_MAX + 8];
-  const char *v = n->value;
-  int len = n->len > 0 ? n->len : (int) strlen(v != NULL ? v : "");
-
-  if (v == NULL) {
-    memset(fill, 'a', sizeof(fill));
-    v = fill;
-  }
   return X509_NAME_add_entry_by_txt(name, n->attr,
-    n->type != 0 ? n->type : V_ASN1_UTF8STRING, (const unsigned char *) v,
-    len, -1, 0) == 1 ? 0 : -1;
+    n->type != 0 ? n->type : V_ASN1_UTF8STRING,
+    (const unsigned char *) n->value, n->len > 0 ? n->len : -1, -1, 0) == 1 ?
+    0 : -1;
 }
 
 /* About BIG_SUBJECT bytes of OU entries, then the spec's attributes. */
@@ -187,31 +184,23 @@ static int add_subject(X509 *x, const cert_spec_t *spec) {
   return 0;
 }
 
+/* An INTEGER otherName value is the ASN1_STRING 0x05 typed as INTEGER. */
 static GENERAL_NAME *san_entry(const san_spec_t *s) {
   GENERAL_NAME *gen = GENERAL_NAME_new();
   ASN1_STRING *str = ASN1_STRING_type_new(s->kind == GEN_OTHERNAME ?
-    V_ASN1_UTF8STRING : V_ASN1_IA5STRING);
-  ASN1_TYPE *t = ASN1_TYPE_new();
-  ASN1_INTEGER *num = ASN1_INTEGER_new();
-  int len = s->len > 0 ? s->len : (int) strlen(s->value != NULL ?
-    s->value : "");
+    s->vtype : V_ASN1_IA5STRING);
+  ASN1_TYPE *t;
 
-  ck_assert(gen != NULL && str != NULL && t != NULL && num != NULL);
-  ck_assert(s->value == NULL || ASN1_STRING_set(str, s->value, len) == 1);
+  ck_assert(gen != NULL && str != NULL);
+  ck_assert(ASN1_STRING_set(str, s->value != NULL ? s->value : "\x05",
+    s->len > 0 ? s->len : -1) == 1);
   if (s->kind != GEN_OTHERNAME) {
     GENERAL_NAME_set0_value(gen, s->kind, str);
-    ASN1_TYPE_free(t);
-    ASN1_INTEGER_free(num);
     return gen;
   }
-  ck_assert(ASN1_INTEGER_set(num, 5) == 1);
-  if (s->vtype == V_ASN1_INTEGER) {
-    ASN1_TYPE_set(t, V_ASN1_INTEGER, num);
-    ASN1_STRING_free(str);
-  } else {
-    ASN1_TYPE_set(t, V_ASN1_UTF8STRING, str);
-    ASN1_INTEGER_free(num);
-  }
+  t = ASN1_TYPE_new();
+  ck_assert(t != NULL);
+  ASN1_TYPE_set(t, s->vtype, str);
   ck_assert(GENERAL_NAME_set0_othername(gen, OBJ_txt2obj(s->oid, 1), t) ==
     1);
   return gen;
@@ -232,8 +221,7 @@ static int add_sans(X509 *x, const cert_spec_t *spec) {
   n = spec->san_exts > 0 ? spec->san_exts : (i > 0 ? 1 : 0);
   for (i = 0; res == 0 && i < n; i++) {
     res = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
-      X509V3_ADD_APPEND)
-      == 1 ? 0 : -1;
+      X509V3_ADD_APPEND) == 1 ? 0 : -1;
   }
   GENERAL_NAMES_free(gens);
   return res;
@@ -268,18 +256,10 @@ static int set_issuer(X509 *x, const cert_spec_t *spec) {
   return ok ? 0 : -1;
 }
 
-/* Encodes and decodes again: the result is what a peer would send. */
+/* X509_dup() encodes and decodes: the result is what a peer would send. */
 static X509 *roundtrip(X509 *x) {
-  unsigned char *der = NULL;
-  const unsigned char *p;
-  X509 *y = NULL;
-  int len = i2d_X509(x, &der);
+  X509 *y = X509_dup(x);
 
-  if (len > 0) {
-    p = der;
-    y = d2i_X509(NULL, &p, len);
-  }
-  OPENSSL_free(der);
   X509_free(x);
   return y;
 }
@@ -428,7 +408,7 @@ START_TEST (ftps_cert_parse_field_args_test) {
 END_TEST
 
 START_TEST (ftps_cert_parse_field_values_test) {
-  char err[ERRLEN] = "", oid[128] = "";
+  char err[ERRLEN] = "", oid[128] = "stale";
   int field = SENTINEL, res;
 
   RUN(res, ftps_cert_parse_field(parse_rows[_i].in, &field, oid, sizeof(oid),
@@ -467,7 +447,7 @@ static const struct {
   const char *oid;
   size_t outlen;            /* 0: NAMEBUF */
   int want_rc;
-  const char *want_value;   /* rc 1; NULL: FTPS_CERT_NAME_MAX 'a's */
+  const char *want_value;   /* rc 1 */
   int want_errno;           /* rc -1 */
 } field_rows[] = {
   { "cn",                  CRT_ALICE, CN, NULL, 0, 1, "alice", 0 },
@@ -482,7 +462,7 @@ static const struct {
   { "cn_exact_fit",        CRT_ALICE, CN, NULL, 6, 1, "alice", 0 },
   { "cn_one_short",        CRT_ALICE, CN, NULL, 5, -1, "", ENAMETOOLONG },
   { "cn_outlen_1",         CRT_ALICE, CN, NULL, 1, -1, "", ENAMETOOLONG },
-  { "cn_name_max",         CRT_CN_MAX, CN, NULL, 1024, 1, NULL, 0 },
+  { "cn_name_max",         CRT_CN_MAX, CN, NULL, 1024, 1, A256, 0 },
   { "cn_over_name_max",    CRT_CN_LONG, CN, NULL, 1024, -1, "",
     ENAMETOOLONG },
   { "cn_big_subject",      CRT_BIG_SUBJECT, CN, NULL, 0, 1, "alice", 0 },
@@ -567,16 +547,11 @@ START_TEST (ftps_cert_get_field_args_test) {
 END_TEST
 
 START_TEST (ftps_cert_get_field_values_test) {
-  char out[1024], want[FTPS_CERT_NAME_MAX + 1];
+  char out[1024];
   size_t outlen = field_rows[_i].outlen > 0 ? field_rows[_i].outlen : NAMEBUF;
   const char *want_value = field_rows[_i].want_value;
   int res;
 
-  if (want_value == NULL) {
-    memset(want, 'a', FTPS_CERT_NAME_MAX);
-    want[FTPS_CERT_NAME_MAX] = '\0';
-    want_value = want;
-  }
   memset(out, 'x', sizeof(out));
   RUN(res, ftps_cert_get_field(certs[field_rows[_i].cert],
     field_rows[_i].field, field_rows[_i].oid, out, outlen));
@@ -894,7 +869,7 @@ static void auth_setup(void) {
 
 START_TEST (ftps_cert_authorized_args_test) {
   static const char *bad_fps[] = {
-    NULL, "", "abc", "SHA256:00", 
+    NULL, "", "abc", "SHA256:00",
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1",
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0",
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",

@@ -19,6 +19,7 @@ static const struct {
   { "ftps_policy", tests_get_policy_suite },
   { "ftps_prot",   tests_get_prot_suite },
   { "ftps_io",     tests_get_io_suite },
+  { "ftps_cert",   tests_get_cert_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

@@ -157,6 +157,32 @@ class PKI:
         for k in (self.ca_key, self.ec_key, self.rsa_key, self.spare_key, self.garbage_key):
             os.chmod(k, 0o600)
 
+    def leaf(self, cn, dns=(), ip=()):
+        """(cert, key) of an ECDSA leaf signed by the test CA with subject
+        CN=cn and the given SANs; made once per CN."""
+        cache = self.__dict__.setdefault("_leaves", {})
+        if cn in cache:
+            return cache[cn]
+        d = self.dir
+        tag = re.sub(r"[^A-Za-z0-9.-]", "_", cn)
+        cert, key = os.path.join(d, "leaf-%s.pem" % tag), os.path.join(d, "leaf-%s.key" % tag)
+        ext = os.path.join(d, "leaf-%s.ext" % tag)
+        sans = ["DNS:" + n for n in dns] + ["IP:" + a for a in ip]
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                    "extendedKeyUsage=serverAuth\n" +
+                    ("subjectAltName=%s\n" % ",".join(sans) if sans else ""))
+        run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-keyout", key, "-out", cert + ".csr",
+             "-subj", "/CN=" + cn], check_rc=0)
+        run(["openssl", "x509", "-req", "-in", cert + ".csr", "-CA", self.ca, "-CAkey", self.ca_key,
+             "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3",
+             "-extfile", ext, "-out", cert], check_rc=0)
+        os.chmod(key, 0o600)
+        cache[cn] = (cert, key)
+        return cache[cn]
+
     def client_context(self, minv=None, maxv=None):
         ctx = ssl.create_default_context(cafile=self.ca)
         if minv:
@@ -220,6 +246,27 @@ AllowOverwrite on
 <IfModule mod_ftps.c>
 {ftps}
 </IfModule>
+{globalblock}
+{vhostblocks}
+"""
+
+# What a <VirtualHost> needs of the server config: nothing flows into it.
+VHOST_TEMPLATE = """\
+<VirtualHost 127.0.0.1>
+  ServerName "{name}"
+  Port {port}
+  AuthOrder mod_auth_file.c
+  AuthUserFile {dir}/ftpd.passwd
+  AuthGroupFile {dir}/ftpd.group
+  RequireValidShell off
+  DefaultRoot ~
+  AllowOverwrite on
+  WtmpLog off
+  <IfModule mod_delay.c>
+    DelayEngine off
+  </IfModule>
+{lines}
+</VirtualHost>
 """
 
 _running = []       # every started, not yet stopped Server
@@ -266,10 +313,15 @@ class Server:
     preload:   lines right after our LoadModule (e.g. loading mod_tls)
     head:      lines before our ModulePath/LoadModule
     files:     create the test files (0 B, 1 KiB, 3 MiB) in alice's home
+    glob:      lines inside a <Global> block
+    vhosts:    <VirtualHost 127.0.0.1> blocks, each a dict(name=ServerName,
+               own_port=True: a port of its own in self.vport[name], else the
+               main port (name-based, with a ServerAlias among its lines),
+               lines=[...]); "{ftpslog}" in glob/vhost lines is FTPSLog's path
     """
 
     def __init__(self, ftps=(), extra=(), defaults=True, implicit=False, preload=(),
-                 head=(), files=True):
+                 head=(), files=True, glob=(), vhosts=()):
         if not CONFIG["module"]:
             raise ServerError("ftpslib.configure(module=...) was not called")
         self.pki = pki()
@@ -288,6 +340,19 @@ class Server:
         if implicit:
             lines.append("FTPSImplicit on")
         lines += list(ftps)
+        self.vport = {}
+        blocks = []
+        for vh in vhosts:
+            port = free_port() if vh.get("own_port") else self.port
+            self.vport[vh["name"]] = port
+            blocks.append(VHOST_TEMPLATE.format(
+                name=vh["name"], port=port, dir=self.dir,
+                lines="\n".join("  " + l.replace("{ftpslog}", self.ftps_log_path)
+                                for l in vh.get("lines", ()))))
+        globalblock = ""
+        if glob:
+            globalblock = "<Global>\n%s\n</Global>" % "\n".join(
+                "  " + l.replace("{ftpslog}", self.ftps_log_path) for l in glob)
         self.conf_path = os.path.join(self.dir, "proftpd.conf")
         try:
             import pwd
@@ -299,7 +364,8 @@ class Server:
             f.write(CONF_TEMPLATE.format(
                 moddir=os.path.dirname(CONFIG["module"]), port=self.port, dir=self.dir,
                 user=runas, extra="\n".join(extra), preload="\n".join(preload),
-                head="\n".join(head),
+                head="\n".join(head), globalblock=globalblock,
+                vhostblocks="\n".join(blocks),
                 ftps="\n".join("  " + l for l in lines)))
         self._make_home(files)
         self._make_users()
@@ -332,6 +398,20 @@ class Server:
             input=(PASSWORD + "\n").encode(), check_rc=0)
         run([FTPASSWD, "--group", "--file=" + grp, "--name=alicegrp", "--gid=%d" % GID,
              "--member=" + USER], check_rc=0)
+
+    def add_user(self, name, password, uid, groups=()):
+        """Another user (own primary group uid, home dir/home/name); groups:
+        (name, gid) groups whose only member it becomes."""
+        home = os.path.join(self.dir, "home", name)
+        os.makedirs(home, exist_ok=True)
+        os.chown(home, uid, uid)
+        run([FTPASSWD, "--passwd", "--file=" + os.path.join(self.dir, "ftpd.passwd"),
+             "--name=" + name, "--uid=%d" % uid, "--gid=%d" % uid, "--home=" + home,
+             "--shell=/bin/false", "--stdin"], input=(password + "\n").encode(), check_rc=0)
+        for gname, gid in groups:
+            run([FTPASSWD, "--group", "--file=" + os.path.join(self.dir, "ftpd.group"),
+                 "--name=" + gname, "--gid=%d" % gid, "--member=" + name], check_rc=0)
+        return home
 
     def _make_home(self, files):
         os.makedirs(self.home)
@@ -652,14 +732,15 @@ class Raw:
     """Exact-bytes FTP client. In clear text it never reads past the end of a
     reply (MSG_PEEK), so a TLS handshake can start on the same socket."""
 
-    def __init__(self, srv, timeout=10, implicit=False, connect=True):
+    def __init__(self, srv, timeout=10, implicit=False, connect=True, port=None):
         self.srv = srv
+        self.port = port or srv.port
         self.timeout = timeout
         self.tls = False
         self.buf = b""
         self.banner = None
         if connect:
-            self.sock = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
             if implicit:
                 self.starttls()
             self.banner = self.reply()
@@ -706,17 +787,18 @@ class Raw:
             elif re.match(r"^%s " % re.escape(lines[0][:3]), raw):
                 return Reply(lines)
 
-    def starttls(self, context=None, session=None):
+    def starttls(self, context=None, session=None, server_hostname="127.0.0.1"):
+        """server_hostname: an IP literal sends no SNI; a name sends it."""
         check(not self.buf, "unread bytes before TLS: %r" % self.buf)
         ctx = context or self.srv.pki.client_context()
-        self.sock = ctx.wrap_socket(self.sock, server_hostname="127.0.0.1", session=session)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname, session=session)
         self.tls = True
         return self.sock
 
-    def auth(self, mech="TLS", context=None):
+    def auth(self, mech="TLS", context=None, server_hostname="127.0.0.1"):
         r = self.cmd("AUTH " + mech)
         check(r.code == 234, "AUTH %s: want 234, got %r" % (mech, r))
-        self.starttls(context)
+        self.starttls(context, server_hostname=server_hostname)
         return r
 
     def login(self):
@@ -831,8 +913,8 @@ def lftp(srv, script, timeout=120):
     return run(["lftp", "-c", pre + script], timeout=timeout)
 
 
-def s_client(srv, *args, input=b"QUIT\r\n", starttls=True):
-    cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % srv.port,
+def s_client(srv, *args, input=b"QUIT\r\n", starttls=True, port=None):
+    cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % (port or srv.port),
            "-CAfile", srv.pki.ca, "-verify_return_error", "-ign_eof"]
     if starttls:
         cmd += ["-starttls", "ftp"]
