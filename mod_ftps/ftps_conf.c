@@ -57,28 +57,42 @@ static int *store_int(cmd_rec *cmd, int value) {
     (void) errlen_; \
   } while (0)
 
-/* usage: FTPSEngine on|off */
-MODRET set_ftpsengine(cmd_rec *cmd) {
+/*
+ * The single-value directives whose value is one integer: one handler,
+ * dispatched by name to the parser that defines the accepted values (B10).
+ */
+typedef int (*int_parser_fn)(const char *, int *, char *, size_t);
+
+static const struct {
+  const char *name;
+  int_parser_fn parse;
+} int_directives[] = {
+  { "FTPSCertLogin",            ftps_policy_parse_bool },     /* on|off */
+  { "FTPSEngine",               ftps_policy_parse_bool },     /* on|off */
+  { "FTPSImplicit",             ftps_policy_parse_bool },     /* on|off */
+  { "FTPSMaxPreLoginErrors",    ftps_policy_parse_count },    /* n|none */
+  { "FTPSTimeoutHandshake",     ftps_policy_parse_timeout },  /* seconds */
+  { "FTPSVerifyClient",         ftps_policy_parse_verify },   /* off|optional|on */
+  { "FTPSVerifyDepth",          ftps_policy_parse_depth },    /* 0..100 */
+};
+
+/* usage: <one of int_directives> value */
+MODRET set_ftpsint(cmd_rec *cmd) {
+  unsigned int i;
   int v = 0;
 
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
   CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_, errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
-}
-
-/* usage: FTPSImplicit on|off */
-MODRET set_ftpsimplicit(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_, errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
+  for (i = 0; i < sizeof(int_directives) / sizeof(int_directives[0]); i++) {
+    if (strcasecmp(cmd->argv[0], int_directives[i].name) == 0) {
+      PARSE_OR_FAIL(cmd, int_directives[i].parse(cmd->argv[1], &v, err_,
+        errlen_));
+      store_int(cmd, v);
+      return PR_HANDLED(cmd);
+    }
+  }
+  CONF_ERROR(cmd, "internal error: no parser for this directive");
 }
 
 /* usage: FTPSCertificate cert-file [key-file]  (repeatable: RSA + ECDSA) */
@@ -157,19 +171,6 @@ MODRET set_ftpsrequired(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
-/* usage: FTPSMaxPreLoginErrors count|none */
-MODRET set_ftpsmaxpreloginerrors(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_count(cmd->argv[1], &v, err_,
-    errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
-}
-
 /* usage: FTPSOptions opt1 ... */
 MODRET set_ftpsoptions(cmd_rec *cmd) {
   int v = 0;
@@ -178,19 +179,6 @@ MODRET set_ftpsoptions(cmd_rec *cmd) {
   CHECK_NOT_DUPLICATE(cmd);
   PARSE_OR_FAIL(cmd, ftps_policy_parse_options(cmd->argc - 1,
     (char *const *) &cmd->argv[1], &v, err_, errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
-}
-
-/* usage: FTPSTimeoutHandshake seconds */
-MODRET set_ftpstimeouthandshake(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_timeout(cmd->argv[1], &v, err_,
-    errlen_));
   store_int(cmd, v);
   return PR_HANDLED(cmd);
 }
@@ -205,32 +193,6 @@ MODRET set_ftpslog(cmd_rec *cmd) {
   PARSE_OR_FAIL(cmd, ftps_policy_parse_log(cmd->argv[1], &path, err_,
     errlen_));
   (void) add_config_param_str(cmd->argv[0], 1, path);
-  return PR_HANDLED(cmd);
-}
-
-/* usage: FTPSVerifyClient off|optional|on */
-MODRET set_ftpsverifyclient(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_verify(cmd->argv[1], &v, err_,
-    errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
-}
-
-/* usage: FTPSVerifyDepth depth */
-MODRET set_ftpsverifydepth(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_depth(cmd->argv[1], &v, err_,
-    errlen_));
-  store_int(cmd, v);
   return PR_HANDLED(cmd);
 }
 
@@ -268,19 +230,6 @@ MODRET set_ftpsusername(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
-/* usage: FTPSCertLogin on|off */
-MODRET set_ftpscertlogin(cmd_rec *cmd) {
-  int v = 0;
-
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_bool(cmd->argv[1], &v, err_,
-    errlen_));
-  store_int(cmd, v);
-  return PR_HANDLED(cmd);
-}
-
 /* usage: FTPSAuthorizedCertificates path  (~ and %u are expanded) */
 MODRET set_ftpsauthorizedcertificates(cmd_rec *cmd) {
   const char *path = cmd->argv[1];
@@ -302,20 +251,20 @@ conftable ftps_conftab[] = {
   { "FTPSCACertificatePath",    set_ftpstrustpath,              NULL },
   { "FTPSCARevocationFile",     set_ftpstrustpath,              NULL },
   { "FTPSCARevocationPath",     set_ftpstrustpath,              NULL },
-  { "FTPSCertLogin",            set_ftpscertlogin,              NULL },
+  { "FTPSCertLogin",              set_ftpsint,                    NULL },
   { "FTPSCertificate",          set_ftpscertificate,            NULL },
   { "FTPSCipherSuite",          set_ftpsciphersuite,            NULL },
-  { "FTPSEngine",               set_ftpsengine,                 NULL },
-  { "FTPSImplicit",             set_ftpsimplicit,               NULL },
+  { "FTPSEngine",                 set_ftpsint,                    NULL },
+  { "FTPSImplicit",               set_ftpsint,                    NULL },
   { "FTPSLog",                  set_ftpslog,                    NULL },
-  { "FTPSMaxPreLoginErrors",    set_ftpsmaxpreloginerrors,      NULL },
+  { "FTPSMaxPreLoginErrors",      set_ftpsint,                    NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
-  { "FTPSTimeoutHandshake",     set_ftpstimeouthandshake,       NULL },
+  { "FTPSTimeoutHandshake",       set_ftpsint,                    NULL },
   { "FTPSUserName",             set_ftpsusername,               NULL },
-  { "FTPSVerifyClient",         set_ftpsverifyclient,           NULL },
-  { "FTPSVerifyDepth",          set_ftpsverifydepth,            NULL },
+  { "FTPSVerifyClient",           set_ftpsint,                    NULL },
+  { "FTPSVerifyDepth",            set_ftpsint,                    NULL },
   { NULL }
 };
 
