@@ -369,6 +369,7 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
     return -1;
   }
   (void) ftps_vhost_install_sni(vh->ctx);
+  ftps_ctx_warm_up(vh->ctx);
   pr_trace_msg(trace_channel, 7, "built TLS context for '%s' (%s)",
     s->ServerName, ftps_policy_protocols_str(vh->policy.protocols));
   return 0;

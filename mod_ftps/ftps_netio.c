@@ -9,6 +9,7 @@
  * truncation detection on uploads.
  */
 
+#include <malloc.h>
 #include <netinet/tcp.h>
 
 #include "mod_ftps.h"
@@ -165,6 +166,7 @@ int ftps_netio_ctrl_accept(void) {
 
   ftps_sess.ctrl = io;
   ftps_sess.ctrl_refreshed = time(NULL);
+  (void) malloc_trim(0);    /* the handshake's scratch memory */
   session.rfc2228_mech = "TLS";
   (void) pr_session_set_protocol("ftps");
   log_handshake("control", io);

@@ -5,6 +5,8 @@
  * $Libraries: -lssl -lcrypto$
  */
 
+#include <malloc.h>
+
 #include "mod_ftps.h"
 
 ftps_sess_t ftps_sess;
@@ -82,6 +84,11 @@ static int ftps_sess_init(void) {
     /* FTPS is off everywhere: AUTH/PBSZ/PROT answer 502, nothing else. */
     return 0;
   }
+
+  /* Bulk TLS buffers (256 KiB, per data connection) come from mmap and go
+   * back to the kernel when freed: glibc's dynamic threshold would keep
+   * them in an ever-larger heap of every idle session. */
+  (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
   /* mod_ifsession (loaded after us) has merged <IfClass> by now. */
   ftps_rules_refresh();

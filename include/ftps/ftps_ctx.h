@@ -32,6 +32,14 @@
  * file and reason in err. Reads files: call with the needed privileges. */
 SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen);
 
+/*
+ * Run one full handshake (and resumption) against ctx entirely in memory,
+ * in the master, so OpenSSL's lazily built state (algorithm fetch caches,
+ * curve tables, ...) exists before the session processes fork and is
+ * shared with them instead of being rebuilt in each one. Best effort.
+ */
+void ftps_ctx_warm_up(SSL_CTX *ctx);
+
 /* Start a new binding: a fresh random nonce for this process. Call once in
  * every session process, before the first handshake. 0 or -1. */
 int ftps_ctx_new_binding(void);
