@@ -3,7 +3,8 @@
  *
  * Environment:
  *   FTPS_TEST_SUITE=<name>   run only that suite (ftps_policy, ftps_prot,
- *                            ftps_io; the "ftps_" prefix may be omitted)
+ *                            ftps_ctx, ftps_io, ftps_cert; the "ftps_"
+ *                            prefix may be omitted)
  *   FTPS_TEST_NOFORK=1       run in one process (CK_NOFORK), for debuggers
  * Exit status: 0 if every test passed, 1 on any failure, 2 on bad usage.
  */
@@ -18,6 +19,7 @@ static const struct {
 } suites[] = {
   { "ftps_policy", tests_get_policy_suite },
   { "ftps_prot",   tests_get_prot_suite },
+  { "ftps_ctx",    tests_get_ctx_suite },
   { "ftps_io",     tests_get_io_suite },
   { "ftps_cert",   tests_get_cert_suite },
 };

@@ -22,6 +22,7 @@
 /* One constructor per core/TLS source file, named for it (B19). */
 Suite *tests_get_policy_suite(void);
 Suite *tests_get_prot_suite(void);
+Suite *tests_get_ctx_suite(void);
 Suite *tests_get_io_suite(void);
 Suite *tests_get_cert_suite(void);
 
