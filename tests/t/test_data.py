@@ -302,3 +302,19 @@ def test_rest_retr():
         want = f.read()[1000:]
     check(sha256(data) == sha256(want), "REST 1000 + RETR: wrong bytes (%d)" % len(data))
     quit_quietly(ftp)
+
+
+def test_kernel_tls_option_falls_back_and_keeps_bytes():
+    # FTPSOptions KernelTLS asks OpenSSL for kernel TLS on data connections.
+    # Where the kernel lacks the tls ULP (as here) the user-space path must
+    # carry the same bytes, and FTPSLog must say which path was used.
+    srv = server(extra=["FTPSOptions KernelTLS"])
+    mark = srv.log_mark()
+    ftp = ftp_login(srv)
+    data = retr_bytes(ftp, "big.bin")
+    check(sha256(data) == srv.files["big.bin"], "RETR under KernelTLS: wrong bytes")
+    up = os.urandom(1 << 20)
+    stor_bytes(ftp, "ktls-up.bin", up)
+    check(srv.file_sha("ktls-up.bin") == sha256(up), "STOR under KernelTLS: file differs")
+    quit_quietly(ftp)
+    srv.wait_log(r"kernel TLS (active|not available)", mark)
