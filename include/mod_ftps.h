@@ -47,6 +47,7 @@ typedef struct {
   ftps_io_t *data;              /* TLS of the open data connection */
   time_t ctrl_refreshed;        /* last session refresh on the control */
   int logfd;                    /* FTPSLog, -1 if none */
+  const char *log_path;         /* the FTPSLog open on logfd */
   int upload_truncated;         /* the current upload lacked close_notify */
   int prelogin_errors;          /* failed commands before login */
   X509 *client_cert;            /* verified control-channel client cert */
@@ -91,6 +92,7 @@ int ftps_vhost_sess_init(void);
 /* ftps_auth.c: certificate -> user mapping, 232 logins, data identity. */
 extern authtable ftps_authtab[];
 int ftps_auth_check_user(const char *user, const char **why);
+int ftps_auth_check_after_pass(const char *user, const char **why);
 int ftps_auth_data_matches(SSL *data);
 
 /* ftps_facts.c: TLS facts as session notes and environment variables. */

@@ -174,6 +174,34 @@ int ftps_auth_check_user(const char *user, const char **why) {
   return 0;
 }
 
+/*
+ * After PASS, mod_ifsession may have merged <IfGroup> rules, but the
+ * session is now chrooted: only the certificate itself can be re-checked.
+ * An authorized-certificates rule that was not already checked at USER
+ * cannot be honoured here, so it refuses (fails closed).
+ */
+int ftps_auth_check_after_pass(const char *user, const char **why) {
+  int checked_at_user = ftps_sess.cert_user != NULL &&
+    strcmp(ftps_sess.cert_user, user) == 0;
+
+  *why = NULL;
+  if (ftps_rules_param_for_user(user, "FTPSUserName") == NULL &&
+      ftps_rules_param_for_user(user, "FTPSAuthorizedCertificates") == NULL) {
+    return 1;
+  }
+  if (ftps_sess.client_cert == NULL) {
+    *why = "no verified client certificate";
+    return -1;
+  }
+  if (!checked_at_user &&
+      ftps_rules_param_for_user(user, "FTPSAuthorizedCertificates") != NULL) {
+    *why = "FTPSAuthorizedCertificates applies only after PASS (e.g. in "
+      "<IfGroup>); it must apply at USER";
+    return -1;
+  }
+  return check_user_field(session.pool, user, why) < 0 ? -1 : 0;
+}
+
 /* authtable "requires_pass": argv[0] is the user name. */
 MODRET ftps_requires_pass(cmd_rec *cmd) {
   const char *user = cmd->argv[0];

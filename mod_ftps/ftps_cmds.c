@@ -129,12 +129,16 @@ MODRET ftps_post_any(cmd_rec *cmd) {
  * login and closing the session (POST_CMD cannot fail the command).
  */
 MODRET ftps_post_pass(cmd_rec *cmd) {
+  const char *why = NULL;
+
   if (!ftps_conf_any_engine()) {
     return PR_DECLINED(cmd);
   }
   ftps_rules_refresh();
   if (engine_on() && session.user != NULL &&
-      check_certificate(session.user) < 0) {
+      ftps_auth_check_after_pass(session.user, &why) < 0) {
+    ftps_log("%s: login of '%s' refused after PASS by certificate policy: %s",
+      pr_netaddr_get_ipstr(session.c->remote_addr), session.user, why);
     pr_response_send(R_530, "Login not allowed by certificate policy");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
       "certificate policy after login");

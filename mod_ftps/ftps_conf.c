@@ -22,7 +22,9 @@ static struct {
 
 /* The set a directive lands in: <Global>/<Anonymous>/... or the server. */
 static xaset_t *context_set(cmd_rec *cmd) {
-  if (cmd->config != NULL && cmd->config->subset != NULL) {
+  if (cmd->config != NULL) {
+    /* Inside a block: its own set, which does not exist until the first
+     * directive is stored in it (so nothing can be a duplicate yet). */
     return cmd->config->subset;
   }
   return cmd->server != NULL ? cmd->server->conf : NULL;
@@ -34,6 +36,31 @@ static int is_duplicate(cmd_rec *cmd) {
   return set != NULL &&
     find_config(set, CONF_PARAM, cmd->argv[0], FALSE) != NULL;
 }
+
+/* mod_ifsession blocks: their contents are parsed in the enclosing context
+ * but applied per session; directives that shape the TLS context (built
+ * once at startup) cannot work there. */
+static int in_ifsession_block(cmd_rec *cmd) {
+  static const char *const blocks[] = { "<IfUser>", "<IfGroup>", "<IfClass>",
+    "<IfAuthenticated>" };
+  config_rec *c;
+  unsigned int i;
+
+  for (c = cmd->config; c != NULL; c = c->parent) {
+    for (i = 0; c->name != NULL && i < 4; i++) {
+      if (strcmp(c->name, blocks[i]) == 0) {
+        return TRUE;
+      }
+    }
+  }
+  return FALSE;
+}
+
+#define CHECK_NOT_IFSESSION(cmd) \
+  if (in_ifsession_block(cmd)) \
+    CONF_ERROR(cmd, "cannot be used inside <IfUser>, <IfGroup>, <IfClass> " \
+      "or <IfAuthenticated>: it shapes the TLS context, which is built once " \
+      "at startup")
 
 #define CHECK_NOT_DUPLICATE(cmd) \
   if (is_duplicate(cmd)) \
@@ -84,6 +111,9 @@ MODRET set_ftpsint(cmd_rec *cmd) {
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
   CHECK_NOT_DUPLICATE(cmd);
+  if (strcasecmp(cmd->argv[0], "FTPSCertLogin") != 0) {
+    CHECK_NOT_IFSESSION(cmd);
+  }
   for (i = 0; i < sizeof(int_directives) / sizeof(int_directives[0]); i++) {
     if (strcasecmp(cmd->argv[0], int_directives[i].name) == 0) {
       PARSE_OR_FAIL(cmd, int_directives[i].parse(cmd->argv[1], &v, err_,
@@ -101,6 +131,7 @@ MODRET set_ftpscertificate(cmd_rec *cmd) {
   int i;
 
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
   if (cmd->argc < 2 || cmd->argc > 3) {
     CONF_ERROR(cmd, "expected cert-file [key-file]");
   }
@@ -122,6 +153,7 @@ MODRET set_ftpsprotocol(cmd_rec *cmd) {
   int v = 0;
 
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
   CHECK_NOT_DUPLICATE(cmd);
   PARSE_OR_FAIL(cmd, ftps_policy_parse_protocols(cmd->argc - 1,
     (char *const *) &cmd->argv[1], &v, err_, errlen_));
@@ -132,6 +164,7 @@ MODRET set_ftpsprotocol(cmd_rec *cmd) {
 /* usage: FTPSCipherSuite tls12-cipher-string [tls13-suites] */
 MODRET set_ftpsciphersuite(cmd_rec *cmd) {
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
   CHECK_NOT_DUPLICATE(cmd);
   if (cmd->argc < 2 || cmd->argc > 3) {
     CONF_ERROR(cmd, "expected an OpenSSL cipher string for TLS 1.2 and "
@@ -189,6 +222,7 @@ MODRET set_ftpslog(cmd_rec *cmd) {
 
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
   CHECK_NOT_DUPLICATE(cmd);
   PARSE_OR_FAIL(cmd, ftps_policy_parse_log(cmd->argv[1], &path, err_,
     errlen_));
@@ -202,6 +236,7 @@ MODRET set_ftpslog(cmd_rec *cmd) {
 MODRET set_ftpstrustpath(cmd_rec *cmd) {
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
   CHECK_NOT_DUPLICATE(cmd);
   if (*((char *) cmd->argv[1]) != '/') {
     CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
@@ -295,6 +330,8 @@ static void collect_explicit(server_rec *s, ftps_policy_t *p) {
   p->ca_path = get_param_ptr(s->conf, "FTPSCACertificatePath", FALSE);
   p->crl_file = get_param_ptr(s->conf, "FTPSCARevocationFile", FALSE);
   p->crl_path = get_param_ptr(s->conf, "FTPSCARevocationPath", FALSE);
+  p->authorized_certs = find_config(s->conf, CONF_PARAM,
+    "FTPSAuthorizedCertificates", FALSE) != NULL;
 
   c = find_config(s->conf, CONF_PARAM, "FTPSCipherSuite", FALSE);
   if (c != NULL) {

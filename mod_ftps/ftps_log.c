@@ -24,6 +24,7 @@ int ftps_log_open(const char *path) {
   pr_signals_unblock();
 
   if (res == 0) {
+    ftps_sess.log_path = path;
     return 0;
   }
 
@@ -47,6 +48,7 @@ void ftps_log_close(void) {
     (void) close(ftps_sess.logfd);
     ftps_sess.logfd = -1;
   }
+  ftps_sess.log_path = NULL;
 }
 
 void ftps_log(const char *fmt, ...) {

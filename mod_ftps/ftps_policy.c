@@ -170,6 +170,10 @@ static int validate_client_certs(const ftps_policy_t *p, char *err,
     return fail(err, errlen, "'FTPSCertLogin on' needs 'FTPSVerifyClient on' "
       "or 'optional' (only a verified certificate may log a user in)");
   }
+  if (!verify && p->authorized_certs) {
+    return fail(err, errlen, "'FTPSAuthorizedCertificates' needs "
+      "'FTPSVerifyClient on' or 'optional' (it lists verified certificates)");
+  }
   if (!verify && p->user_field > 0) {
     return fail(err, errlen, "'FTPSUserName' needs 'FTPSVerifyClient on' or "
       "'optional' (only a verified certificate can name a user)");

@@ -12,6 +12,8 @@
  * Owns: the SNI chooser, the post-handshake switch, core.session-reinit.
  */
 
+#include <fnmatch.h>
+
 #include "mod_ftps.h"
 
 /* Where mod_core looks for the SNI name when checking HOST after AUTH. */
@@ -30,6 +32,28 @@ static int refuse_sni(int *alert, int code, const char *name,
   return -1;
 }
 
+/* Is name the ServerName or one of the ServerAlias patterns of s? (The
+ * core's name bindings cover only <VirtualHost>s sharing the address.) */
+static int names_server(server_rec *s, const char *name) {
+  config_rec *c;
+
+  if (s->ServerName != NULL && strcasecmp(s->ServerName, name) == 0) {
+    return TRUE;
+  }
+  for (c = find_config(s->conf, CONF_PARAM, "ServerAlias", FALSE); c != NULL;
+      c = find_config_next(c, c->next, CONF_PARAM, "ServerAlias", FALSE)) {
+    unsigned int i;
+
+    for (i = 0; i < c->argc; i++) {
+      if (c->argv[i] != NULL &&
+          fnmatch(c->argv[i], name, FNM_CASEFOLD|FNM_NOESCAPE) == 0) {
+        return TRUE;
+      }
+    }
+  }
+  return FALSE;
+}
+
 /* ftps_ctx_sni_fn: runs inside the ClientHello callback (control only). */
 static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
     int *alert, void *arg) {
@@ -45,6 +69,9 @@ static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
 
   s = pr_namebind_get_server(name, main_server->addr,
     session.c->local_port);
+  if (s == NULL && names_server(main_server, name)) {
+    s = main_server;
+  }
   if (s == NULL) {
     if (ftps_sess.options & FTPS_OPT_ALLOW_UNKNOWN_SNI) {
       return 0;
@@ -137,8 +164,23 @@ void ftps_vhost_update_feat(void) {
 
 /* HOST (or our SNI switch) changed main_server: follow its policy. The TLS
  * state of the control connection stays as negotiated. */
+/* The FTPSLog of the vhost now serving the session. */
+static void follow_log(void) {
+  const char *want = (ftps_sess.vhost != NULL &&
+    ftps_sess.vhost->policy.engine == 1) ? ftps_sess.vhost->policy.log_path :
+    NULL;
+
+  if (want == NULL || (ftps_sess.log_path != NULL &&
+      strcmp(want, ftps_sess.log_path) == 0)) {
+    return;
+  }
+  ftps_log_close();
+  (void) ftps_log_open(want);
+}
+
 static void ftps_reinit_ev(const void *event_data, void *user_data) {
   ftps_sess.vhost = ftps_conf_vhost(main_server);
+  follow_log();
   ftps_rules_refresh();
   if (ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1) {
     ftps_netio_tune_server(main_server);

@@ -81,6 +81,7 @@ typedef struct {
   const char *crl_path;         /* FTPSCARevocationPath */
   int cert_login;               /* FTPSCertLogin at server level, or UNSET */
   int user_field;               /* FTPSUserName at server level, or UNSET */
+  int authorized_certs;         /* FTPSAuthorizedCertificates given (0/1) */
 } ftps_policy_t;
 
 /* Every field FTPS_UNSET / NULL / 0 certificates. */

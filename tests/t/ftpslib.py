@@ -318,10 +318,11 @@ class Server:
                own_port=True: a port of its own in self.vport[name], else the
                main port (name-based, with a ServerAlias among its lines),
                lines=[...]); "{ftpslog}" in glob/vhost lines is FTPSLog's path
+    users:     more users beside alice, each (name, password, uid, ((group, gid), ...))
     """
 
     def __init__(self, ftps=(), extra=(), defaults=True, implicit=False, preload=(),
-                 head=(), files=True, glob=(), vhosts=()):
+                 head=(), files=True, glob=(), vhosts=(), users=()):
         if not CONFIG["module"]:
             raise ServerError("ftpslib.configure(module=...) was not called")
         self.pki = pki()
@@ -369,6 +370,8 @@ class Server:
                 ftps="\n".join("  " + l for l in lines)))
         self._make_home(files)
         self._make_users()
+        for u in users:
+            self.add_user(*u)
 
     # --- paths -----------------------------------------------------------
     @property
