@@ -12,6 +12,10 @@ static int engine_on(void) {
   return ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
 }
 
+static int logged_in(void) {
+  return get_param_ptr(main_server->conf, "authenticated", FALSE) != NULL;
+}
+
 /* The FTPSRequired bits in force for this command: USER sees its
  * <IfUser> rules, a transfer its directory's rules. */
 static int required_now(cmd_rec *cmd) {
@@ -21,7 +25,9 @@ static int required_now(cmd_rec *cmd) {
   if (pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1) {
     return ftps_rules_required_for_user(cmd->arg);
   }
-  if (ftps_prot_is_transfer(cmd->argv[0])) {
+  if (ftps_prot_is_transfer(cmd->argv[0]) && logged_in()) {
+    /* Directory rules mean something only once the user's tree is known
+     * (before login, mod_auth refuses transfers anyway). */
     return ftps_rules_required_for_transfer(cmd);
   }
   return ftps_sess.required;
@@ -39,10 +45,6 @@ static modret_t *refuse(cmd_rec *cmd, int code, const char *msg) {
   pr_cmd_set_errno(cmd, EPERM);
   errno = EPERM;
   return PR_ERROR(cmd);
-}
-
-static int logged_in(void) {
-  return get_param_ptr(main_server->conf, "authenticated", FALSE) != NULL;
 }
 
 static int step(cmd_rec *cmd, ftps_cmd_t which, ftps_prot_result_t *res) {

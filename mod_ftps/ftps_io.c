@@ -110,6 +110,10 @@ static void setup_bulk(ftps_io_t *io) {
 
   SSL_set_read_ahead(io->ssl, 1);
   SSL_set_default_read_buffer_len(io->ssl, FTPS_IO_DATA_BUFSZ);
+  /* Keep the record buffers for the life of the transfer: released after
+   * every drained read, a 256 KiB buffer is re-mapped and re-faulted per
+   * record batch (the idle-memory mode suits the control connection). */
+  SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
   if (buf == NULL || BIO_set_write_buffer_size(buf, FTPS_IO_DATA_BUFSZ) != 1) {
     BIO_free(buf);
     return;   /* unbuffered still works */

@@ -25,10 +25,14 @@ def clear_retr(r, name):
     """RETR over a clear passive data connection: (final reply, bytes or None)."""
     port = r.pasv()
     r.send("RETR %s\r\n" % name)
-    d = r.data_connect(port)
+    try:
+        d = r.data_connect(port)
+    except ConnectionRefusedError:
+        d = None          # refused before 150: the server closed the port
     rep = r.reply()
     if rep.code != 150:
-        d.close()
+        if d is not None:
+            d.close()
         return rep, None
     data = recv_all(d)
     d.close()
