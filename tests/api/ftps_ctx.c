@@ -275,6 +275,9 @@ typedef struct {
   int no_ticket;    /* client: session IDs only */
   int nconns;
   conn_row_t conns[MAX_CONNS];
+  int age_s;        /* sessions live 1 s; the server waits this long
+                       before each later connection (an "hours-old"
+                       control session, compressed) */
 } reuse_row_t;
 
 #define CTRL_FRESH        { FTPS_ROLE_CTRL, 0, 1, 0, -1, WANT_ANY, 'F' }
@@ -304,6 +307,13 @@ static const reuse_row_t reuse_rows[] = {
     { DATA_FRESH } },
   { "tls12_data_without_session", FTPS_PROTO_ALL, TLS1_2_VERSION, 0, 1,
     { DATA_FRESH } },
+
+  /* A control session older than the session lifetime still resumes: the
+   * server refreshes bound sessions when a data connection presents them. */
+  { "tls12_aged_ticket_still_resumes", FTPS_PROTO_TLS12, 0, 0, 2,
+    { CTRL_FRESH, DATA_REUSE(0) }, 2 },
+  { "tls13_aged_ticket_still_resumes", FTPS_PROTO_TLS13, 0, 0, 2,
+    { CTRL_FRESH, DATA_REUSE(0) }, 2 },
 
   /* Another session process's control session: a new binding. */
   { "tls13_data_foreign_binding", FTPS_PROTO_TLS13, 0, 0, 2,
@@ -472,7 +482,13 @@ START_TEST (ftps_ctx_check_reuse_binding_test) {
     close(sv[i][1]);
   }
 
+  if (row->age_s > 0) {
+    (void) SSL_CTX_set_timeout(ctx, 1);
+  }
   for (i = 0; i < row->nconns; i++) {
+    if (i > 0 && row->age_s > 0) {
+      sleep((unsigned int) row->age_s);    /* ages the session; no sync */
+    }
     ctrl[i] = reuse_server_conn(ctx, sv[i][0], row, i);
   }
   rc = client_finish(&client, report, sizeof(report));
