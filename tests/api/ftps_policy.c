@@ -18,77 +18,169 @@ static void assert_err_has(const char *err, const char *want, const char *row) {
   }
 }
 
-/* ---- ftps_policy_parse_bool ------------------------------------------ */
+/* ---- the single-value parsers ----------------------------------------
+ * bool, required, timeout, count, verify, depth share one contract:
+ * (string, &out, err, errlen) -> 0 and *out, or -1/EINVAL, *out untouched
+ * and a message saying what is accepted. One table covers them all.
+ */
+
+typedef int (*parse_fn)(const char *, int *, char *, size_t);
 
 static const struct {
+  const char *name;
+  parse_fn fn;
+} parsers[] = {
+  { "bool",     ftps_policy_parse_bool },
+  { "required", ftps_policy_parse_required },
+  { "timeout",  ftps_policy_parse_timeout },
+  { "count",    ftps_policy_parse_count },
+  { "verify",   ftps_policy_parse_verify },
+  { "depth",    ftps_policy_parse_depth },
+};
+
+#define P_BOOL     0
+#define P_REQUIRED 1
+#define P_TIMEOUT  2
+#define P_COUNT    3
+#define P_VERIFY   4
+#define P_DEPTH    5
+
+static const struct {
+  int parser;
   const char *in;
   int want_rc;
   int want_out;
   const char *want_err;
-} bool_rows[] = {
-  { "on",    0, 1, NULL },
-  { "off",   0, 0, NULL },
-  { "ON",    0, 1, NULL },
-  { "Off",   0, 0, NULL },
-  { "yes",   0, 1, NULL },
-  { "no",    0, 0, NULL },
-  { "true",  0, 1, NULL },
-  { "FALSE", 0, 0, NULL },
-  { "1",     0, 1, NULL },
-  { "0",     0, 0, NULL },
-  { "",      -1, SENTINEL, "expected on or off" },
-  { "maybe", -1, SENTINEL, "'maybe' is not a boolean; expected on or off" },
-  { "2",     -1, SENTINEL, "expected on or off" },
-  { "on ",   -1, SENTINEL, "expected on or off" },
-  { "onx",   -1, SENTINEL, "expected on or off" },
+} value_rows[] = {
+  { P_BOOL, "on",    0, 1, NULL },
+  { P_BOOL, "off",   0, 0, NULL },
+  { P_BOOL, "ON",    0, 1, NULL },
+  { P_BOOL, "Off",   0, 0, NULL },
+  { P_BOOL, "yes",   0, 1, NULL },
+  { P_BOOL, "no",    0, 0, NULL },
+  { P_BOOL, "true",  0, 1, NULL },
+  { P_BOOL, "FALSE", 0, 0, NULL },
+  { P_BOOL, "1",     0, 1, NULL },
+  { P_BOOL, "0",     0, 0, NULL },
+  { P_BOOL, "",      -1, SENTINEL, "expected on or off" },
+  { P_BOOL, "maybe", -1, SENTINEL, "'maybe' is not a boolean; expected on or off" },
+  { P_BOOL, "2",     -1, SENTINEL, "expected on or off" },
+  { P_BOOL, "on ",   -1, SENTINEL, "expected on or off" },
+  { P_BOOL, "onx",   -1, SENTINEL, "expected on or off" },
+  { P_REQUIRED, "off",       0, 0, NULL },
+  { P_REQUIRED, "on",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
+  { P_REQUIRED, "control",   0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
+  { P_REQUIRED, "ctrl",      0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
+  { P_REQUIRED, "data",      0, FTPS_REQ_DATA, NULL },
+  { P_REQUIRED, "auth",      0, FTPS_REQ_AUTH, NULL },
+  { P_REQUIRED, "auth+data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
+  { P_REQUIRED, "ON",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
+  { P_REQUIRED, "Auth+Data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
+  { P_REQUIRED, "yes",       -1, SENTINEL,
+    "unknown value 'yes'; expected off, on, control, data, auth or auth+data" },
+  { P_REQUIRED, "data+auth", -1, SENTINEL, "expected off, on, control" },
+  { P_REQUIRED, "auth+",     -1, SENTINEL, "expected off, on, control" },
+  { P_REQUIRED, "",          -1, SENTINEL, "expected off, on, control" },
+  { P_REQUIRED, "control ",  -1, SENTINEL, "expected off, on, control" },
+  { P_TIMEOUT, "0",      0, 0, NULL },
+  { P_TIMEOUT, "30",     0, 30, NULL },
+  { P_TIMEOUT, "1",      0, 1, NULL },
+  { P_TIMEOUT, "86400",  0, 86400, NULL },
+  { P_TIMEOUT, "030",    0, 30, NULL },
+  { P_TIMEOUT, "86401",  -1, SENTINEL, "too long; at most 86400" },
+  { P_TIMEOUT, "2147483648", -1, SENTINEL, "too long" },
+  { P_TIMEOUT, "99999999999999999999999", -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "-1",     -1, SENTINEL, "'-1' is not a number of seconds" },
+  { P_TIMEOUT, "-0",     -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "+30",    -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, " 30",    -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "30 ",    -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "30s",    -1, SENTINEL, "'30s' is not a number of seconds" },
+  { P_TIMEOUT, "abc",    -1, SENTINEL, "'abc' is not a number of seconds" },
+  { P_TIMEOUT, "0x10",   -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "1e3",    -1, SENTINEL, "not a number of seconds" },
+  { P_TIMEOUT, "",       -1, SENTINEL, "missing value; expected seconds (0 = none)" },
+  { P_COUNT, "0",       0, 0, NULL },
+  { P_COUNT, "10",      0, 10, NULL },
+  { P_COUNT, "none",    0, 0, NULL },
+  { P_COUNT, "NONE",    0, 0, NULL },
+  { P_COUNT, "100000",  0, 100000, NULL },
+  { P_COUNT, "100001",  -1, SENTINEL, "not a count from 0 to 100000" },
+  { P_COUNT, "-1",      -1, SENTINEL, "not a count" },
+  { P_COUNT, "ten",     -1, SENTINEL, "'ten' is not a count" },
+  { P_COUNT, "10x",     -1, SENTINEL, "not a count" },
+  { P_COUNT, "",        -1, SENTINEL, "missing value" },
+  { P_VERIFY, "off",      0, FTPS_VERIFY_OFF, NULL },
+  { P_VERIFY, "optional", 0, FTPS_VERIFY_OPTIONAL, NULL },
+  { P_VERIFY, "on",       0, FTPS_VERIFY_ON, NULL },
+  { P_VERIFY, "ON",       0, FTPS_VERIFY_ON, NULL },
+  { P_VERIFY, "yes",      -1, SENTINEL,
+    "unknown value 'yes'; expected off, optional or on" },
+  { P_VERIFY, "require",  -1, SENTINEL, "expected off, optional or on" },
+  { P_VERIFY, "",         -1, SENTINEL, "expected off, optional or on" },
+  { P_DEPTH, "0",       0, 0, NULL },
+  { P_DEPTH, "9",       0, 9, NULL },
+  { P_DEPTH, "100",     0, 100, NULL },
+  { P_DEPTH, "101",     -1, SENTINEL, "not a chain depth from 0 to 100" },
+  { P_DEPTH, "-1",      -1, SENTINEL, "expected a chain depth from 0 to 100" },
+  { P_DEPTH, "9 ",      -1, SENTINEL, "not a chain depth" },
+  { P_DEPTH, "",        -1, SENTINEL, "expected a chain depth" },
 };
 
-START_TEST (ftps_policy_parse_bool_args_test) {
+/* Each parser: NULL value or NULL out is EINVAL and leaves out alone;
+ * without a message buffer it still fails cleanly. */
+START_TEST (ftps_policy_parse_value_args_test) {
   char err[ERRLEN] = "";
   int out = SENTINEL, res;
-
-  mark_point();
-  res = ftps_policy_parse_bool(NULL, &out, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
-  assert_err_has(err, "missing value", "NULL value");
-
-  mark_point();
-  res = ftps_policy_parse_bool("on", NULL, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-
-  /* No message buffer: still an error, never a write through NULL. */
-  mark_point();
-  res = ftps_policy_parse_bool("maybe", &out, NULL, 0);
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-
-  mark_point();
-  res = ftps_policy_parse_bool("yes", &out, NULL, 0);
-  ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
-  ck_assert_msg(out == 1, "Expected %d, got %d", 1, out);
-}
-END_TEST
-
-START_TEST (ftps_policy_parse_bool_values_test) {
-  char err[ERRLEN] = "";
-  int out = SENTINEL, res;
+  parse_fn fn = parsers[_i].fn;
 
   mark_point();
   errno = 0;
-  res = ftps_policy_parse_bool(bool_rows[_i].in, &out, err, sizeof(err));
-  ck_assert_msg(res == bool_rows[_i].want_rc, "'%s': Expected %d, got %d",
-    bool_rows[_i].in, bool_rows[_i].want_rc, res);
-  ck_assert_msg(out == bool_rows[_i].want_out, "'%s': Expected %d, got %d",
-    bool_rows[_i].in, bool_rows[_i].want_out, out);
-  if (res < 0) {
-    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  }
-  assert_err_has(err, bool_rows[_i].want_err, bool_rows[_i].in);
+  res = fn(NULL, &out, err, sizeof(err));
+  ck_assert_msg(res == -1, "%s: Expected %d, got %d", parsers[_i].name, -1,
+    res);
+  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d",
+    parsers[_i].name, EINVAL, errno);
+  ck_assert_msg(out == SENTINEL, "%s: Expected %d, got %d", parsers[_i].name,
+    SENTINEL, out);
+
+  mark_point();
+  errno = 0;
+  res = fn("0", NULL, err, sizeof(err));
+  ck_assert_msg(res == -1, "%s: Expected %d, got %d", parsers[_i].name, -1,
+    res);
+  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d",
+    parsers[_i].name, EINVAL, errno);
+
+  mark_point();
+  res = fn("not-a-valid-value", &out, NULL, 0);
+  ck_assert_msg(res == -1, "%s: Expected %d, got %d", parsers[_i].name, -1,
+    res);
 }
 END_TEST
+
+START_TEST (ftps_policy_parse_value_table_test) {
+  char err[ERRLEN] = "", row[64];
+  int out = SENTINEL, res;
+
+  snprintf(row, sizeof(row), "%s '%s'", parsers[value_rows[_i].parser].name,
+    value_rows[_i].in);
+  mark_point();
+  errno = 0;
+  res = parsers[value_rows[_i].parser].fn(value_rows[_i].in, &out, err,
+    sizeof(err));
+  ck_assert_msg(res == value_rows[_i].want_rc, "%s: Expected %d, got %d",
+    row, value_rows[_i].want_rc, res);
+  ck_assert_msg(out == value_rows[_i].want_out, "%s: Expected %d, got %d",
+    row, value_rows[_i].want_out, out);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d", row,
+      EINVAL, errno);
+  }
+  assert_err_has(err, value_rows[_i].want_err, row);
+}
+END_TEST
+
 
 /* ---- ftps_policy_parse_protocols -------------------------------------- */
 
@@ -203,68 +295,6 @@ START_TEST (ftps_policy_parse_protocols_long_value_test) {
 }
 END_TEST
 
-/* ---- ftps_policy_parse_required --------------------------------------- */
-
-static const struct {
-  const char *in;
-  int want_rc;
-  int want_out;
-  const char *want_err;
-} required_rows[] = {
-  { "off",       0, 0, NULL },
-  { "on",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
-  { "control",   0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
-  { "ctrl",      0, FTPS_REQ_AUTH|FTPS_REQ_CTRL, NULL },
-  { "data",      0, FTPS_REQ_DATA, NULL },
-  { "auth",      0, FTPS_REQ_AUTH, NULL },
-  { "auth+data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
-  { "ON",        0, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, NULL },
-  { "Auth+Data", 0, FTPS_REQ_AUTH|FTPS_REQ_DATA, NULL },
-  { "yes",       -1, SENTINEL,
-    "unknown value 'yes'; expected off, on, control, data, auth or auth+data" },
-  { "data+auth", -1, SENTINEL, "expected off, on, control" },
-  { "auth+",     -1, SENTINEL, "expected off, on, control" },
-  { "",          -1, SENTINEL, "expected off, on, control" },
-  { "control ",  -1, SENTINEL, "expected off, on, control" },
-};
-
-START_TEST (ftps_policy_parse_required_args_test) {
-  char err[ERRLEN] = "";
-  int out = SENTINEL, res;
-
-  mark_point();
-  res = ftps_policy_parse_required(NULL, &out, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
-
-  mark_point();
-  res = ftps_policy_parse_required("on", NULL, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-}
-END_TEST
-
-START_TEST (ftps_policy_parse_required_values_test) {
-  char err[ERRLEN] = "";
-  int out = SENTINEL, res;
-
-  mark_point();
-  errno = 0;
-  res = ftps_policy_parse_required(required_rows[_i].in, &out, err,
-    sizeof(err));
-  ck_assert_msg(res == required_rows[_i].want_rc, "'%s': Expected %d, got %d",
-    required_rows[_i].in, required_rows[_i].want_rc, res);
-  ck_assert_msg(out == required_rows[_i].want_out,
-    "'%s': Expected %d, got %d", required_rows[_i].in,
-    required_rows[_i].want_out, out);
-  if (res < 0) {
-    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  }
-  assert_err_has(err, required_rows[_i].want_err, required_rows[_i].in);
-}
-END_TEST
-
 /* ---- ftps_policy_parse_options ---------------------------------------- */
 
 static const struct {
@@ -281,6 +311,12 @@ static const struct {
     FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
   { "repeated", 2, { "NoSessionReuseRequired", "NoSessionReuseRequired" }, 0,
     FTPS_OPT_NO_SESSION_REUSE_REQUIRED, NULL },
+  { "unknown_sni", 1, { "AllowUnknownSNI" }, 0, FTPS_OPT_ALLOW_UNKNOWN_SNI,
+    NULL },
+  { "per_user", 1, { "AllowPerUser" }, 0, FTPS_OPT_ALLOW_PER_USER, NULL },
+  { "any_alpn", 1, { "allowanyalpn" }, 0, FTPS_OPT_ALLOW_ANY_ALPN, NULL },
+  { "env_and_ktls", 2, { "StdEnvVars", "KernelTLS" }, 0,
+    FTPS_OPT_STD_ENV_VARS|FTPS_OPT_KERNEL_TLS, NULL },
   { "unknown", 1, { "StdEnvVarz" }, -1, SENTINEL,
     "unknown option 'StdEnvVarz'; expected " },
   { "unknown_names_accepted", 1, { "StdEnvVarz" }, -1, SENTINEL,
@@ -331,70 +367,6 @@ START_TEST (ftps_policy_parse_options_values_test) {
     ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
   }
   assert_err_has(err, option_rows[_i].want_err, option_rows[_i].name);
-}
-END_TEST
-
-/* ---- ftps_policy_parse_timeout ---------------------------------------- */
-
-static const struct {
-  const char *in;
-  int want_rc;
-  int want_out;
-  const char *want_err;
-} timeout_rows[] = {
-  { "0",      0, 0, NULL },
-  { "30",     0, 30, NULL },
-  { "1",      0, 1, NULL },
-  { "86400",  0, 86400, NULL },
-  { "030",    0, 30, NULL },
-  { "86401",  -1, SENTINEL, "too long; at most 86400" },
-  { "2147483648", -1, SENTINEL, "too long" },
-  { "99999999999999999999999", -1, SENTINEL, "not a number of seconds" },
-  { "-1",     -1, SENTINEL, "'-1' is not a number of seconds" },
-  { "-0",     -1, SENTINEL, "not a number of seconds" },
-  { "+30",    -1, SENTINEL, "not a number of seconds" },
-  { " 30",    -1, SENTINEL, "not a number of seconds" },
-  { "30 ",    -1, SENTINEL, "not a number of seconds" },
-  { "30s",    -1, SENTINEL, "'30s' is not a number of seconds" },
-  { "abc",    -1, SENTINEL, "'abc' is not a number of seconds" },
-  { "0x10",   -1, SENTINEL, "not a number of seconds" },
-  { "1e3",    -1, SENTINEL, "not a number of seconds" },
-  { "",       -1, SENTINEL, "missing value; expected seconds (0 = none)" },
-};
-
-START_TEST (ftps_policy_parse_timeout_args_test) {
-  char err[ERRLEN] = "";
-  int out = SENTINEL, res;
-
-  mark_point();
-  res = ftps_policy_parse_timeout(NULL, &out, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  ck_assert_msg(out == SENTINEL, "Expected %d, got %d", SENTINEL, out);
-
-  mark_point();
-  res = ftps_policy_parse_timeout("30", NULL, err, sizeof(err));
-  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
-  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-}
-END_TEST
-
-START_TEST (ftps_policy_parse_timeout_values_test) {
-  char err[ERRLEN] = "";
-  int out = SENTINEL, res;
-
-  mark_point();
-  errno = 0;
-  res = ftps_policy_parse_timeout(timeout_rows[_i].in, &out, err,
-    sizeof(err));
-  ck_assert_msg(res == timeout_rows[_i].want_rc, "'%s': Expected %d, got %d",
-    timeout_rows[_i].in, timeout_rows[_i].want_rc, res);
-  ck_assert_msg(out == timeout_rows[_i].want_out, "'%s': Expected %d, got %d",
-    timeout_rows[_i].in, timeout_rows[_i].want_out, out);
-  if (res < 0) {
-    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
-  }
-  assert_err_has(err, timeout_rows[_i].want_err, timeout_rows[_i].in);
 }
 END_TEST
 
@@ -792,27 +764,118 @@ START_TEST (ftps_policy_validate_merged_test) {
 }
 END_TEST
 
+/* Client-certificate rules (on a policy with FTPSEngine on + a cert). */
+static const struct {
+  const char *name;
+  int verify;
+  const char *ca_file, *ca_path, *crl_file;
+  int cert_login, user_field, authorized;
+  const char *want_err;       /* NULL: accepted */
+} cert_rules[] = {
+  { "verify_off",            FTPS_VERIFY_OFF, NULL, NULL, NULL, 0, 0, 0,
+    NULL },
+  { "verify_on_ca_file",     FTPS_VERIFY_ON, "/ca.pem", NULL, NULL, 0, 0, 0,
+    NULL },
+  { "verify_optional_ca_dir", FTPS_VERIFY_OPTIONAL, NULL, "/ca.d", NULL, 0, 0,
+    0, NULL },
+  { "verify_on_without_ca",  FTPS_VERIFY_ON, NULL, NULL, NULL, 0, 0, 0,
+    "'FTPSCACertificateFile'" },
+  { "optional_without_ca",   FTPS_VERIFY_OPTIONAL, NULL, NULL, NULL, 0, 0, 0,
+    "'FTPSVerifyClient optional'" },
+  { "cert_login_without_verify", FTPS_VERIFY_OFF, NULL, NULL, NULL, 1, 0, 0,
+    "'FTPSCertLogin on' needs 'FTPSVerifyClient" },
+  { "user_name_without_verify", FTPS_VERIFY_OFF, NULL, NULL, NULL, 0, 1, 0,
+    "'FTPSUserName' needs" },
+  { "authorized_without_verify", FTPS_VERIFY_OFF, NULL, NULL, NULL, 0, 0, 1,
+    "'FTPSAuthorizedCertificates' needs" },
+  { "crl_without_verify",    FTPS_VERIFY_OFF, NULL, NULL, "/crl.pem", 0, 0, 0,
+    "'FTPSCARevocationFile/Path'" },
+  { "all_with_verify",       FTPS_VERIFY_ON, "/ca.pem", NULL, "/crl.pem", 1,
+    1, 1, NULL },
+};
+
+START_TEST (ftps_policy_validate_client_certs_test) {
+  char err[ERRLEN] = "";
+  ftps_policy_t p;
+  int res;
+
+  ftps_policy_defaults(&p);
+  p.engine = 1;
+  p.ncerts = 1;
+  p.certs[0].cert_file = "/cert.pem";
+  p.verify_client = cert_rules[_i].verify;
+  p.ca_file = cert_rules[_i].ca_file;
+  p.ca_path = cert_rules[_i].ca_path;
+  p.crl_file = cert_rules[_i].crl_file;
+  p.cert_login = cert_rules[_i].cert_login;
+  p.user_field = cert_rules[_i].user_field;
+  p.authorized_certs = cert_rules[_i].authorized;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_validate(&p, err, sizeof(err));
+  if (cert_rules[_i].want_err == NULL) {
+    ck_assert_msg(res == 0, "%s: Expected %d, got %d (%s)",
+      cert_rules[_i].name, 0, res, err);
+    return;
+  }
+  ck_assert_msg(res == -1, "%s: Expected %d, got %d", cert_rules[_i].name, -1,
+    res);
+  ck_assert_msg(errno == EINVAL, "%s: Expected errno %d, got %d",
+    cert_rules[_i].name, EINVAL, errno);
+  assert_err_has(err, cert_rules[_i].want_err, cert_rules[_i].name);
+}
+END_TEST
+
+/* ---- ftps_policy_required_for_path ------------------------------------ */
+
+/* The deepest directory rule decides the data bit; the control bits stay
+ * the session's. */
+static const struct {
+  int session, dir, want;
+} path_rows[] = {
+  { 0, FTPS_UNSET, 0 },
+  { FTPS_REQ_DATA, FTPS_UNSET, FTPS_REQ_DATA },
+  { 0, FTPS_REQ_DATA, FTPS_REQ_DATA },
+  { FTPS_REQ_DATA, 0, 0 },
+  { FTPS_REQ_AUTH|FTPS_REQ_CTRL, FTPS_REQ_DATA,
+    FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA },
+  { FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA, 0,
+    FTPS_REQ_AUTH|FTPS_REQ_CTRL },
+  /* a directory never changes the control bits */
+  { FTPS_REQ_AUTH, FTPS_REQ_AUTH|FTPS_REQ_CTRL|FTPS_REQ_DATA,
+    FTPS_REQ_AUTH|FTPS_REQ_DATA },
+  { FTPS_UNSET, FTPS_UNSET, 0 },
+  { FTPS_UNSET, FTPS_REQ_DATA, FTPS_REQ_DATA },
+};
+
+START_TEST (ftps_policy_required_for_path_table_test) {
+  int got;
+
+  mark_point();
+  got = ftps_policy_required_for_path(path_rows[_i].session,
+    path_rows[_i].dir);
+  ck_assert_msg(got == path_rows[_i].want, "row %d: Expected 0x%x, got 0x%x",
+    _i, (unsigned) path_rows[_i].want, (unsigned) got);
+}
+END_TEST
+
 Suite *tests_get_policy_suite(void) {
   Suite *suite = suite_create("ftps_policy");
   TCase *tc;
 
   tc = tcase_create("parsers");
-  tcase_add_test(tc, ftps_policy_parse_bool_args_test);
-  tcase_add_loop_test(tc, ftps_policy_parse_bool_values_test, 0,
-    TESTS_NELEMS(bool_rows));
+  tcase_add_loop_test(tc, ftps_policy_parse_value_args_test, 0,
+    TESTS_NELEMS(parsers));
+  tcase_add_loop_test(tc, ftps_policy_parse_value_table_test, 0,
+    TESTS_NELEMS(value_rows));
   tcase_add_test(tc, ftps_policy_parse_protocols_args_test);
   tcase_add_loop_test(tc, ftps_policy_parse_protocols_values_test, 0,
     TESTS_NELEMS(proto_rows));
   tcase_add_test(tc, ftps_policy_parse_protocols_long_value_test);
-  tcase_add_test(tc, ftps_policy_parse_required_args_test);
-  tcase_add_loop_test(tc, ftps_policy_parse_required_values_test, 0,
-    TESTS_NELEMS(required_rows));
   tcase_add_test(tc, ftps_policy_parse_options_args_test);
   tcase_add_loop_test(tc, ftps_policy_parse_options_values_test, 0,
     TESTS_NELEMS(option_rows));
-  tcase_add_test(tc, ftps_policy_parse_timeout_args_test);
-  tcase_add_loop_test(tc, ftps_policy_parse_timeout_values_test, 0,
-    TESTS_NELEMS(timeout_rows));
   tcase_add_test(tc, ftps_policy_parse_log_args_test);
   tcase_add_loop_test(tc, ftps_policy_parse_log_values_test, 0,
     TESTS_NELEMS(log_rows));
@@ -837,6 +900,10 @@ Suite *tests_get_policy_suite(void) {
   tcase_add_loop_test(tc, ftps_policy_validate_rules_test, 0,
     TESTS_NELEMS(validate_rows));
   tcase_add_test(tc, ftps_policy_validate_merged_test);
+  tcase_add_loop_test(tc, ftps_policy_validate_client_certs_test, 0,
+    TESTS_NELEMS(cert_rules));
+  tcase_add_loop_test(tc, ftps_policy_required_for_path_table_test, 0,
+    TESTS_NELEMS(path_rows));
   suite_add_tcase(suite, tc);
 
   return suite;
