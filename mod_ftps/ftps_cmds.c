@@ -156,6 +156,20 @@ MODRET ftps_post_pass(cmd_rec *cmd) {
   return PR_DECLINED(cmd);
 }
 
+/* HOST refusals (mod_core answers them) belong in the admin's log too. */
+MODRET ftps_log_host_err(cmd_rec *cmd) {
+  const char *code = NULL, *msg = NULL;
+
+  if (engine_on()) {
+    (void) pr_response_get_last(cmd->tmp_pool, &code, &msg);
+    ftps_log("%s: HOST refused (%s)%s", pr_netaddr_get_ipstr(
+      session.c->remote_addr), code != NULL ? code : "error",
+      ftps_sess.ctrl != NULL ? "; after AUTH, HOST must name the SNI vhost" :
+      "");
+  }
+  return PR_DECLINED(cmd);
+}
+
 /*
  * SECURITY: ALPACA (CVE-2021-3618): a peer that is not an FTP client (an
  * HTTP or mail client redirected here) produces a stream of failing
@@ -282,5 +296,6 @@ cmdtable ftps_cmdtab[] = {
   { POST_CMD_ERR, C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
   { POST_CMD,     C_PASS, G_NONE, ftps_post_pass, FALSE, FALSE },
   { LOG_CMD_ERR,  C_ANY,  G_NONE, ftps_log_any_err, FALSE, FALSE },
+  { LOG_CMD_ERR,  C_HOST, G_NONE, ftps_log_host_err, FALSE, FALSE },
   { 0, NULL }
 };

@@ -448,6 +448,7 @@ def test_host_before_auth_selects_certificate():
 
 def test_host_after_auth_must_match_sni():
     srv = sni_server()
+    mark = srv.log_mark()
     r = Raw(srv)
     r.auth(server_hostname=OTHER)
     expect(r, "HOST " + OTHER, 220)
@@ -455,6 +456,8 @@ def test_host_after_auth_must_match_sni():
     expect(r, "HOST nope.example", 504)
     r.login()
     r.close()
+    srv.wait_log(r"HOST refused \(504\); after AUTH, HOST must name the SNI vhost",
+                 mark)
 
 
 def test_host_after_auth_without_sni_503():
@@ -474,8 +477,11 @@ def test_host_after_login_503():
 
 
 def test_host_unknown_before_auth_504():
-    r = Raw(sni_server())
+    srv = sni_server()
+    mark = srv.log_mark()
+    r = Raw(srv)
     expect(r, "HOST nope.example", 504)
+    srv.wait_log(r"HOST refused \(504\)", mark)
     r.auth(context=no_hostname_ctx())
     check(peer_cn(r) == "127.0.0.1", "after a refused HOST: CN=%r" % peer_cn(r))
     r.close()
