@@ -134,3 +134,32 @@ def test_refuses_mod_tls_loaded_after():
 
 def test_refuses_mod_tls_loaded_before():
     _conflict(head=MOD_TLS)
+
+
+def test_sighup_reload_keeps_serving_ftps():
+    # On SIGHUP the master unloads and reloads every DSO and re-runs
+    # postparse: the TLS contexts are rebuilt and FTPS keeps working.
+    import signal
+    import time
+    from ftpslib import fresh_server, ftp_login, quit_quietly, retr_bytes, sha256
+    srv = fresh_server()
+    ftp = ftp_login(srv)
+    check(sha256(retr_bytes(ftp, "small.bin")) == srv.files["small.bin"], "RETR before HUP")
+    quit_quietly(ftp)
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    end = time.monotonic() + 10
+    while "reparsing" not in srv.system_log():
+        check(time.monotonic() < end, "no 'reparsing' line after SIGHUP")
+        time.sleep(0.05)          # poll interval for the log, not synchronisation
+    mark = srv.log_mark()
+    ftp = None
+    while ftp is None:
+        try:
+            ftp = ftp_login(srv)
+        except OSError:
+            check(time.monotonic() < end, "server not serving after SIGHUP")
+            time.sleep(0.05)      # readiness poll
+    check(sha256(retr_bytes(ftp, "small.bin")) == srv.files["small.bin"], "RETR after HUP")
+    quit_quietly(ftp)
+    check(srv.alive(), "master died on SIGHUP")
+    srv.wait_log(r"data handshake ok", mark)
