@@ -317,21 +317,29 @@ static int collect_cn(X509 *cert, const char *oid, cert_name_t *nm) {
   return collect_subject(cert, OBJ_nid2obj(NID_commonName), nm);
 }
 
-static int collect_email(X509 *cert, const char *oid, cert_name_t *nm) {
+/* Feed every subjectAltName entry to take(); stops at the first error. */
+static int san_walk(X509 *cert, cert_name_t *nm,
+    int (*take)(const GENERAL_NAME *, cert_name_t *)) {
   GENERAL_NAMES *gens;
-  const GENERAL_NAME *gen;
   int i, res = 0;
 
   if (san_get(cert, &gens) < 0) {
     return -1;
   }
   for (i = 0; res == 0 && i < sk_GENERAL_NAME_num(gens); i++) {
-    gen = sk_GENERAL_NAME_value(gens, i);
-    if (gen->type == GEN_EMAIL) {
-      res = name_add(nm, gen->d.rfc822Name);
-    }
+    res = take(sk_GENERAL_NAME_value(gens, i), nm);
   }
   GENERAL_NAMES_free(gens);
+  return res;
+}
+
+static int take_email(const GENERAL_NAME *gen, cert_name_t *nm) {
+  return gen->type == GEN_EMAIL ? name_add(nm, gen->d.rfc822Name) : 0;
+}
+
+static int collect_email(X509 *cert, const char *oid, cert_name_t *nm) {
+  int res = san_walk(cert, nm, take_email);
+
   if (res < 0 || nm->found) {
     return res;
   }
@@ -350,24 +358,16 @@ static int upn_add(cert_name_t *nm, const ASN1_TYPE *value) {
   return name_add(nm, value->value.utf8string);
 }
 
-static int collect_upn(X509 *cert, const char *oid, cert_name_t *nm) {
-  const ASN1_OBJECT *upn = OBJ_nid2obj(NID_ms_upn);
-  GENERAL_NAMES *gens;
-  const GENERAL_NAME *gen;
-  int i, res = 0;
+static int take_upn(const GENERAL_NAME *gen, cert_name_t *nm) {
+  if (gen->type != GEN_OTHERNAME ||
+      OBJ_cmp(gen->d.otherName->type_id, OBJ_nid2obj(NID_ms_upn)) != 0) {
+    return 0;
+  }
+  return upn_add(nm, gen->d.otherName->value);
+}
 
-  if (san_get(cert, &gens) < 0) {
-    return -1;
-  }
-  for (i = 0; res == 0 && i < sk_GENERAL_NAME_num(gens); i++) {
-    gen = sk_GENERAL_NAME_value(gens, i);
-    if (gen->type == GEN_OTHERNAME &&
-        OBJ_cmp(gen->d.otherName->type_id, upn) == 0) {
-      res = upn_add(nm, gen->d.otherName->value);
-    }
-  }
-  GENERAL_NAMES_free(gens);
-  return res;
+static int collect_upn(X509 *cert, const char *oid, cert_name_t *nm) {
+  return san_walk(cert, nm, take_upn);
 }
 
 static int collect_oid(X509 *cert, const char *oid, cert_name_t *nm) {
