@@ -341,8 +341,8 @@ def sni_fallback_server():
     return server(ftps=["FTPSOptions AllowUnknownSNI AllowAnyALPN"], vhosts=[_other_vhost()])
 
 
-def _sc(srv, *args):
-    cp = s_client(srv, *args)
+def _sc(srv, *args, starttls=True):
+    cp = s_client(srv, *args, starttls=starttls)
     return cp, cp.out + cp.err
 
 
@@ -485,3 +485,21 @@ def test_host_unknown_before_auth_504():
     r.auth(context=no_hostname_ctx())
     check(peer_cn(r) == "127.0.0.1", "after a refused HOST: CN=%r" % peer_cn(r))
     r.close()
+
+
+@needs("openssl")
+def test_implicit_sni_selects_vhost_before_banner():
+    # Implicit FTPS: the handshake, and with it the SNI choice, happens
+    # before the 220 banner, so the banner already comes from the vhost
+    # SNI named, with its certificate.
+    other = _other_vhost()
+    other["lines"] = other["lines"] + ["FTPSImplicit on"]
+    srv = server(implicit=True, vhosts=[other])
+    cp, out = _sc(srv, "-servername", OTHER, starttls=False)
+    check(cp.returncode == 0 and "Verify return code: 0 (ok)" in out,
+          "implicit SNI handshake failed: %s" % out[-500:])
+    check(sc_subject(out) == OTHER, "implicit SNI: got CN=%r" % sc_subject(out))
+    check(re.search(r"^220 .*\(vh-other\)", out, re.M),
+          "banner is not vh-other's: %s" % out[-400:])
+    cp, out = _sc(srv, starttls=False)
+    check(sc_subject(out) == "127.0.0.1", "implicit without SNI: CN=%r" % sc_subject(out))
