@@ -27,7 +27,7 @@ def clear_retr(r, name):
     r.send("RETR %s\r\n" % name)
     try:
         d = r.data_connect(port)
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         d = None          # refused before 150: the server closed the port
     rep = r.reply()
     if rep.code != 150:
