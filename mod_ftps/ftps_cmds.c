@@ -130,11 +130,42 @@ MODRET ftps_post_any(cmd_rec *cmd) {
  * <IfUser>/<IfGroup>: rules known only now are enforced by refusing the
  * login and closing the session (POST_CMD cannot fail the command).
  */
+/*
+ * `Protocols` (mod_auth) checks "ftp" only for clear sessions; for TLS
+ * sessions it is ours to check "ftps", or `Protocols ftp` would not keep
+ * FTPS users out.
+ */
+static int protocols_allow_ftps(void) {
+  config_rec *c = find_config(main_server->conf, CONF_PARAM, "Protocols",
+    FALSE);
+  array_header *list;
+  unsigned int i;
+
+  if (c == NULL || session.rfc2228_mech == NULL || c->argv[0] == NULL) {
+    return TRUE;
+  }
+  list = c->argv[0];
+  for (i = 0; i < list->nelts; i++) {
+    const char *proto = ((char **) list->elts)[i];
+    if (proto != NULL && strcasecmp(proto, "ftps") == 0) {
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 MODRET ftps_post_pass(cmd_rec *cmd) {
   const char *why = NULL;
 
   if (!ftps_conf_any_engine()) {
     return PR_DECLINED(cmd);
+  }
+  if (!protocols_allow_ftps()) {
+    ftps_log("%s: login of '%s' refused: 'Protocols' does not list ftps",
+      pr_netaddr_get_ipstr(session.c->remote_addr), session.user);
+    pr_response_send(R_530, "Login incorrect.");
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+      "Denied by Protocols setting");
   }
   ftps_rules_refresh();
   if (engine_on() && session.user != NULL &&

@@ -163,3 +163,28 @@ def test_sighup_reload_keeps_serving_ftps():
     quit_quietly(ftp)
     check(srv.alive(), "master died on SIGHUP")
     srv.wait_log(r"data handshake ok", mark)
+
+
+def test_protocols_directive_governs_ftps_logins():
+    # mod_auth's `Protocols` checks only "ftp" for clear sessions; mod_ftps
+    # applies it to TLS sessions: `Protocols ftp` keeps FTPS users out,
+    # `Protocols ftps` lets them in (and keeps plain FTP out, via mod_auth).
+    import ftplib
+    from ftpslib import fresh_server, ftp_login, quit_quietly, retr_bytes, sha256
+    from ftpslib import PASSWORD, USER
+    srv = fresh_server(extra=["Protocols ftp"])
+    try:
+        ftp_login(srv)
+        check(False, "FTPS login allowed although Protocols lists only ftp")
+    except ftplib.error_perm as e:
+        check(str(e).startswith("530"), "Protocols ftp: want 530, got %r" % str(e))
+    srv.wait_log(r"'Protocols' does not list ftps")
+    plain = ftplib.FTP()
+    plain.connect("127.0.0.1", srv.port, timeout=10)
+    check(plain.login(USER, PASSWORD).startswith("230"), "plain login under Protocols ftp")
+    plain.quit()
+
+    srv2 = fresh_server(extra=["Protocols ftps"])
+    ftp = ftp_login(srv2)
+    check(sha256(retr_bytes(ftp, "small.bin")) == srv2.files["small.bin"], "RETR under Protocols ftps")
+    quit_quietly(ftp)
