@@ -318,3 +318,25 @@ def test_kernel_tls_option_falls_back_and_keeps_bytes():
     check(srv.file_sha("ktls-up.bin") == sha256(up), "STOR under KernelTLS: file differs")
     quit_quietly(ftp)
     srv.wait_log(r"kernel TLS (active|not available)", mark)
+
+
+def test_client_vanishing_mid_download_ends_only_its_session():
+    # A client that drops both connections (no close_notify, no QUIT) in the
+    # middle of a protected download: its session ends, the master and the
+    # other sessions carry on, and the file is still served whole.
+    srv = server()
+    bystander = ftp_login(srv)
+    ftp = ftp_login(srv)
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("RETR big.bin")
+    check(len(conn.recv(65536)) > 0, "no data before the client vanished")
+    for s in (conn, ftp.sock):
+        raw = socket.socket(fileno=os.dup(s.fileno()))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        raw.close()                    # RST, as a crashed client would
+        s.close()
+    check(srv.alive(), "master died")
+    check(bystander.voidcmd("NOOP").startswith("200"), "bystander session broken")
+    data = retr_bytes(bystander, "big.bin")
+    check(sha256(data) == srv.files["big.bin"], "RETR after a vanished client: wrong bytes")
+    quit_quietly(bystander)
