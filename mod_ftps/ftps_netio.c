@@ -209,8 +209,8 @@ static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
 
 /*
  * A download is a pipeline: we encrypt while the client decrypts. With the
- * autotuned send buffer both sides stall in turn (measured: ~670 MB/s);
- * 4 MiB of socket buffer lets them overlap (~870 MB/s on loopback).
+ * autotuned send buffer both sides stall in turn (measured: ~600 MB/s);
+ * 4 MiB of socket buffer lets them overlap (~750 MB/s on loopback).
  */
 static void raise_sndbuf(int fd) {
   int cur = 0, want = FTPS_DATA_SNDBUF;
