@@ -126,11 +126,6 @@ MODRET ftps_post_any(cmd_rec *cmd) {
 }
 
 /*
- * After PASS (and the fake PASS of a 232 login), mod_ifsession has merged
- * <IfUser>/<IfGroup>: rules known only now are enforced by refusing the
- * login and closing the session (POST_CMD cannot fail the command).
- */
-/*
  * `Protocols` (mod_auth) checks "ftp" only for clear sessions; for TLS
  * sessions it is ours to check "ftps", or `Protocols ftp` would not keep
  * FTPS users out.
@@ -154,6 +149,11 @@ static int protocols_allow_ftps(void) {
   return FALSE;
 }
 
+/*
+ * After PASS (and the fake PASS of a 232 login), mod_ifsession has merged
+ * <IfUser>/<IfGroup>: rules known only now are enforced by refusing the
+ * login and closing the session (POST_CMD cannot fail the command).
+ */
 MODRET ftps_post_pass(cmd_rec *cmd) {
   const char *why = NULL;
 

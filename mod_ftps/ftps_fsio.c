@@ -10,6 +10,9 @@
  * after a write-permission check on its directory. Once the data channel is
  * secured, ftps_fsio_commit() truncates or creates the real file onto the
  * same descriptor. A refused data connection leaves the file as it was.
+ * mod_xfer chowns the upload by path (UserOwner, GroupOwner) before the data
+ * connection opens; for a file not created yet, that ownership is kept
+ * here and applied at creation.
  */
 
 #ifndef _GNU_SOURCE
@@ -30,6 +33,8 @@ static struct {
   int flags;                    /* the original open flags */
   char *path;
   int (*next_open)(pr_fh_t *, const char *, int);
+  uid_t uid;                    /* ownership asked for before creation */
+  gid_t gid;                    /* ((uid_t) -1: unchanged) */
 } pending = { 0, -1 };
 
 static pr_fs_t *ftps_fs;
@@ -107,9 +112,75 @@ static int deferred_open(pr_fh_t *fh, const char *path, int flags) {
 
   pending.fd = fd;
   pending.path = pstrdup(session.pool, path);
+  pending.uid = (uid_t) -1;
+  pending.gid = (gid_t) -1;
   pr_trace_msg(trace_channel, 9, "deferred %s of '%s' until the data "
     "channel is secured", pending.create ? "creation" : "truncation", path);
   return fd;
+}
+
+/* Is path the upload whose creation waits for the data channel? */
+static int is_pending_creation(const char *path) {
+  return pending.armed && pending.fd >= 0 && pending.create &&
+    path != NULL && strcmp(path, pending.path) == 0;
+}
+
+/* chown()/lchown() of the first layer below ours that implements it. */
+static int lower_chown(pr_fs_t *fs, const char *path, uid_t uid, gid_t gid,
+    int link) {
+  pr_fs_t *next = fs != NULL ? fs->fs_next : NULL;
+
+  while (next != NULL && (link ? next->lchown : next->chown) == NULL) {
+    next = next->fs_next;
+  }
+  if (next == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return link ? next->lchown(next, path, uid, gid) :
+    next->chown(next, path, uid, gid);
+}
+
+static int remember_owner(uid_t uid, gid_t gid) {
+  if (uid != (uid_t) -1) {
+    pending.uid = uid;
+  }
+  if (gid != (gid_t) -1) {
+    pending.gid = gid;
+  }
+  return 0;
+}
+
+static int deferred_chown(pr_fs_t *fs, const char *path, uid_t uid,
+    gid_t gid) {
+  return is_pending_creation(path) ? remember_owner(uid, gid) :
+    lower_chown(fs, path, uid, gid, FALSE);
+}
+
+static int deferred_lchown(pr_fs_t *fs, const char *path, uid_t uid,
+    gid_t gid) {
+  return is_pending_creation(path) ? remember_owner(uid, gid) :
+    lower_chown(fs, path, uid, gid, TRUE);
+}
+
+/* Ownership asked for before the file existed (needs root for a uid). */
+static int apply_owner(int fd) {
+  int res, xerrno;
+
+  if (pending.uid == (uid_t) -1 && pending.gid == (gid_t) -1) {
+    return 0;
+  }
+  pr_signals_block();
+  PRIVS_ROOT
+  res = fchown(fd, pending.uid, pending.gid);
+  xerrno = errno;
+  PRIVS_RELINQUISH
+  pr_signals_unblock();
+  if (res < 0) {
+    ftps_log("cannot set the ownership of '%s': %s", pending.path,
+      strerror(xerrno));
+  }
+  return 0;
 }
 
 int ftps_fsio_commit(void) {
@@ -133,6 +204,7 @@ int ftps_fsio_commit(void) {
       return -1;
     }
     (void) close(fd);
+    (void) apply_owner(pending.fd);
 
   } else if (ftruncate(pending.fd, 0) < 0) {
     xerrno = errno;
@@ -164,5 +236,7 @@ int ftps_fsio_register(void) {
     return -1;
   }
   ftps_fs->open = deferred_open;
+  ftps_fs->chown = deferred_chown;
+  ftps_fs->lchown = deferred_lchown;
   return 0;
 }

@@ -340,3 +340,18 @@ def test_client_vanishing_mid_download_ends_only_its_session():
     data = retr_bytes(bystander, "big.bin")
     check(sha256(data) == srv.files["big.bin"], "RETR after a vanished client: wrong bytes")
     quit_quietly(bystander)
+
+
+def test_deferred_upload_keeps_user_owner():
+    # A protected STOR of a new file is created only once the data channel
+    # is secured; mod_xfer's UserOwner chown (done by path before the data
+    # connection opens) must still reach the file.
+    srv = server(users=[("bob", "Bob-pw-456", 2002, ())], extra=["<Directory />", "  UserOwner bob", "</Directory>"])
+    ftp = ftp_login(srv)
+    up = os.urandom(50000)
+    stor_bytes(ftp, "owned-by-bob.bin", up)
+    quit_quietly(ftp)
+    path = os.path.join(srv.home, "owned-by-bob.bin")
+    check(srv.file_sha("owned-by-bob.bin") == sha256(up), "STOR: file differs")
+    check(os.stat(path).st_uid == 2002, "UserOwner bob: file owned by uid %d"
+          % os.stat(path).st_uid)
