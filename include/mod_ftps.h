@@ -53,7 +53,15 @@ typedef struct {
   X509 *client_cert;            /* verified control-channel client cert */
   char client_fp[FTPS_CERT_FP_HEX_LEN]; /* its SHA-256, "" if none */
   char *cert_user;              /* USER the certificate was mapped to */
+  int cert_login;               /* FTPS_CERT_LOGIN_*: the 232 path */
 } ftps_sess_t;
+
+/* Where a certificate (232) login stands. mod_auth marks the session
+ * authenticated before it replays PASS and never undoes that when the PASS
+ * fails, so a login that is not DONE by the end of USER ends the session. */
+#define FTPS_CERT_LOGIN_NONE     0
+#define FTPS_CERT_LOGIN_PENDING  1   /* requires_pass said yes; PASS replay */
+#define FTPS_CERT_LOGIN_DONE     2   /* the replayed PASS succeeded */
 
 extern ftps_sess_t ftps_sess;
 
@@ -94,6 +102,9 @@ extern authtable ftps_authtab[];
 int ftps_auth_check_user(const char *user, const char **why);
 int ftps_auth_check_after_pass(const char *user, const char **why);
 int ftps_auth_data_matches(SSL *data);
+void ftps_auth_pre_pass(cmd_rec *cmd);
+void ftps_auth_logged_in(void);
+void ftps_auth_check_cert_login(cmd_rec *cmd);
 
 /* ftps_facts.c: TLS facts as session notes and environment variables. */
 void ftps_facts_ctrl(SSL *ssl);

@@ -216,8 +216,68 @@ MODRET ftps_requires_pass(cmd_rec *cmd) {
     "asked", pr_netaddr_get_ipstr(session.c->remote_addr), user,
     ftps_sess.client_fp);
   session.auth_mech = "mod_ftps.c";
+  ftps_sess.cert_login = FTPS_CERT_LOGIN_PENDING;
   pr_trace_msg(trace_channel, 7, "232 login for '%s'", user);
   return PR_HANDLED(cmd);
+}
+
+/* The PASS mod_auth replays for a 232 login: two argv slots and no
+ * argument (a client's bare "PASS" has one slot, "PASS x" an argument). */
+static int is_replayed_pass(cmd_rec *cmd) {
+  return pr_cmd_cmp(cmd, PR_CMD_PASS_ID) == 0 && cmd->argc == 2 &&
+    cmd->arg == NULL;
+}
+
+static void end_failed_cert_login(void) {
+  ftps_log("%s: certificate login of '%s' refused by the login rules "
+    "(<Limit LOGIN>, RootLogin, no such account...); closing the session",
+    pr_netaddr_get_ipstr(session.c->remote_addr),
+    ftps_sess.cert_user != NULL ? ftps_sess.cert_user : "?");
+  (void) remove_config(main_server->conf, "authenticated", FALSE);
+  pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+    "certificate login refused");
+}
+
+/*
+ * PRE_CMD of every command while a certificate login is pending: only the
+ * replayed PASS may run. 'AllowEmptyPasswords off' is a rule about
+ * passwords (mod_auth exempts only mod_tls's certificate logins from it): a
+ * placeholder argument lets ours through. The replay still checks no
+ * password; every other login rule (<Limit LOGIN>, RootLogin, the account
+ * itself) applies.
+ */
+void ftps_auth_pre_pass(cmd_rec *cmd) {
+  if (ftps_sess.cert_login != FTPS_CERT_LOGIN_PENDING) {
+    return;
+  }
+  if (!is_replayed_pass(cmd)) {
+    end_failed_cert_login();
+    return;
+  }
+  cmd->arg = pstrdup(cmd->pool, "*");
+}
+
+/* POST_CMD PASS: the login (password or certificate) succeeded. */
+void ftps_auth_logged_in(void) {
+  if (ftps_sess.cert_login == FTPS_CERT_LOGIN_PENDING) {
+    ftps_sess.cert_login = FTPS_CERT_LOGIN_DONE;
+  }
+}
+
+/*
+ * SECURITY: mod_auth marks a 232 login authenticated *before* it replays
+ * PASS, and leaves that mark (and its "no password needed" flag) in place
+ * when the replay fails (<Limit LOGIN>, no such account, root without
+ * RootLogin...): the client could then run any command, or log in as
+ * anybody with any password. A certificate login that has not completed by
+ * the end of USER ends the session: nothing less undoes mod_auth's state.
+ * (Called after USER, in both POST_CMD and POST_CMD_ERR.)
+ */
+void ftps_auth_check_cert_login(cmd_rec *cmd) {
+  if (ftps_sess.cert_login == FTPS_CERT_LOGIN_PENDING &&
+      pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0) {
+    end_failed_cert_login();
+  }
 }
 
 /* SECURITY: the data connection must present the control connection's

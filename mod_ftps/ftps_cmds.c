@@ -92,6 +92,7 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
   const char *msg = NULL;
   int code, required;
 
+  ftps_auth_pre_pass(cmd);
   if (!engine_on()) {
     return PR_DECLINED(cmd);
   }
@@ -122,6 +123,16 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
 
 MODRET ftps_post_any(cmd_rec *cmd) {
   ftps_fsio_disarm();
+  if (pr_cmd_cmp(cmd, PR_CMD_PASS_ID) == 0) {
+    ftps_auth_logged_in();
+  }
+  ftps_auth_check_cert_login(cmd);
+  return PR_DECLINED(cmd);
+}
+
+MODRET ftps_post_any_err(cmd_rec *cmd) {
+  ftps_fsio_disarm();
+  ftps_auth_check_cert_login(cmd);
   return PR_DECLINED(cmd);
 }
 
@@ -324,7 +335,7 @@ cmdtable ftps_cmdtab[] = {
   { CMD,          C_PROT, G_NONE, ftps_prot,     FALSE, FALSE, CL_SEC },
   { CMD,          C_CCC,  G_NONE, ftps_ccc,      FALSE, FALSE, CL_SEC },
   { POST_CMD,     C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
-  { POST_CMD_ERR, C_ANY,  G_NONE, ftps_post_any, FALSE, FALSE },
+  { POST_CMD_ERR, C_ANY,  G_NONE, ftps_post_any_err, FALSE, FALSE },
   { POST_CMD,     C_PASS, G_NONE, ftps_post_pass, FALSE, FALSE },
   { LOG_CMD_ERR,  C_ANY,  G_NONE, ftps_log_any_err, FALSE, FALSE },
   { LOG_CMD_ERR,  C_HOST, G_NONE, ftps_log_host_err, FALSE, FALSE },
