@@ -98,47 +98,153 @@ int ftps_rules_required_for_user(const char *user) {
   return c != NULL ? *((int *) c->argv[0]) : ftps_sess.required;
 }
 
-/* The path a transfer command works on (LIST/NLST/MLSD: after options). */
-static const char *target_path(cmd_rec *cmd) {
-  unsigned int i;
-
-  if (pr_cmd_cmp(cmd, PR_CMD_LIST_ID) != 0 &&
-      pr_cmd_cmp(cmd, PR_CMD_NLST_ID) != 0 &&
-      pr_cmd_cmp(cmd, PR_CMD_MLSD_ID) != 0) {
-    return cmd->argc > 1 ? cmd->arg : NULL;
-  }
-  for (i = 1; i < cmd->argc; i++) {
-    const char *a = cmd->argv[i];
-    if (*a != '-') {
-      return a;
-    }
-  }
-  return NULL;
+static int is_listing(cmd_rec *cmd) {
+  return pr_cmd_cmp(cmd, PR_CMD_LIST_ID) == 0 ||
+    pr_cmd_cmp(cmd, PR_CMD_NLST_ID) == 0 ||
+    pr_cmd_cmp(cmd, PR_CMD_MLSD_ID) == 0;
 }
 
-int ftps_rules_required_for_transfer(cmd_rec *cmd) {
-  const char *path = target_path(cmd);
-  char *abs_path;
+static int is_upload(cmd_rec *cmd) {
+  return pr_cmd_cmp(cmd, PR_CMD_STOR_ID) == 0 ||
+    pr_cmd_cmp(cmd, PR_CMD_APPE_ID) == 0 ||
+    pr_cmd_cmp(cmd, PR_CMD_STOU_ID) == 0;
+}
+
+/*
+ * The path argument of a transfer (the whole argument: names may hold
+ * spaces). LIST/NLST first take words starting with '-' as options, as
+ * mod_ls does; *recursive is set when they ask for -R.
+ */
+static const char *target_path(cmd_rec *cmd, int *recursive) {
+  const char *arg = cmd->argc > 1 ? cmd->arg : NULL;
+
+  *recursive = FALSE;
+  if (arg == NULL || pr_cmd_cmp(cmd, PR_CMD_MLSD_ID) == 0 ||
+      !is_listing(cmd)) {
+    return arg;
+  }
+  while (*arg == '-') {
+    size_t n = strcspn(arg, " ");
+
+    if (memchr(arg, 'R', n) != NULL) {
+      *recursive = TRUE;
+    }
+    arg += n;
+    arg += strspn(arg, " ");
+  }
+  return arg;
+}
+
+/* A glob's directory part ("a/b*" -> "a"), or "." when there is none. */
+static char *glob_dir(pool *p, const char *path) {
+  size_t first = strcspn(path, "*?[");
+  char *dir = pstrndup(p, path, first), *slash = strrchr(dir, '/');
+
+  if (slash == NULL) {
+    return pstrdup(p, ".");
+  }
+  if (slash == dir) {
+    return pstrdup(p, "/");
+  }
+  *slash = '\0';
+  return dir;
+}
+
+/*
+ * The path as mod_xfer and mod_ls will use it: decoded, '~' expanded, '.',
+ * '..' and '//' removed, symlinks followed (dir_realpath); for a name that
+ * does not exist yet (uploads), its deepest existing parent resolved
+ * (dir_best_path). NULL if it cannot be resolved.
+ */
+static char *resolve_path(pool *p, const char *path, int upload) {
+  char *decoded = pr_fs_decode_path(p, path), *real = NULL;
+
+  if (decoded == NULL) {
+    return NULL;
+  }
+  if (!upload) {
+    real = dir_realpath(p, decoded);
+  }
+  return real != NULL ? real : dir_best_path(p, decoded);
+}
+
+/* FTPSRequired of the deepest <Directory>, <Anonymous> or .ftpaccess that
+ * covers abs_path (an absolute path inside the session's root). */
+static int dir_rule(pool *p, char *abs_path) {
   struct stat st;
   xaset_t *set;
-  int dir_required;
-
-  if (path == NULL || *path == '\0') {
-    path = pr_fs_getcwd();
-  }
-  abs_path = (*path == '/') ? pstrdup(cmd->tmp_pool, path) :
-    pdircat(cmd->tmp_pool, pr_fs_getcwd(), path, NULL);
 
   /* Load any .ftpaccess along the way (AllowOverride permitting). */
   if (pr_fsio_stat(abs_path, &st) < 0) {
     memset(&st, 0, sizeof(st));
   }
-  build_dyn_config(cmd->tmp_pool, abs_path, &st, TRUE);
-
-  set = get_dir_ctxt(cmd->tmp_pool, abs_path);
-  dir_required = (set != NULL && set != main_server->conf) ?
+  build_dyn_config(p, abs_path, &st, TRUE);
+  set = get_dir_ctxt(p, abs_path);
+  return (set != NULL && set != main_server->conf) ?
     int_param(set, "FTPSRequired", FTPS_UNSET) : FTPS_UNSET;
-  return ftps_policy_required_for_path(ftps_sess.required, dir_required);
+}
+
+/* Does a <Directory> at or below prefix (a real path) require protected
+ * data? Walks the whole configuration tree (it is small and bounded). */
+static int subtree_requires_data(xaset_t *set, const char *prefix) {
+  config_rec *c;
+  size_t len = strlen(prefix);
+
+  while (len > 1 && prefix[len - 1] == '/') {
+    len--;
+  }
+  for (c = set != NULL ? (config_rec *) set->xas_list : NULL; c != NULL;
+      c = c->next) {
+    if (c->config_type == CONF_DIR && c->name != NULL &&
+        strncmp(c->name, prefix, len) == 0 &&
+        (len == 1 || c->name[len] == '\0' || c->name[len] == '/') &&
+        int_param(c->subset, "FTPSRequired", 0) > 0 &&
+        (int_param(c->subset, "FTPSRequired", 0) & FTPS_REQ_DATA)) {
+      return TRUE;
+    }
+    if (c->subset != NULL && subtree_requires_data(c->subset, prefix)) {
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/*
+ * SECURITY: the data requirement of a transfer is decided on the path the
+ * transfer will really use, never on the client's spelling of it
+ * ('./secret/x', '//secret/x', 'a/../secret/x', '~/secret', a symlink into
+ * the directory all name the same file). A listing that can reach below its
+ * directory (a glob, -R) is as strict as the strictest <Directory> under it.
+ */
+int ftps_rules_required_for_transfer(cmd_rec *cmd) {
+  int wide = FALSE, required;
+  const char *path = target_path(cmd, &wide);
+  char *real;
+
+  if (path == NULL || *path == '\0') {
+    path = ".";
+  }
+  if (is_listing(cmd) && pr_str_is_fnmatch(path)) {
+    path = glob_dir(cmd->tmp_pool, path);
+    wide = TRUE;
+  }
+
+  real = resolve_path(cmd->tmp_pool, path, is_upload(cmd));
+  if (real == NULL) {
+    /* Unresolvable: the transfer will fail; decide on the plain path. */
+    real = (*path == '/') ? pstrdup(cmd->tmp_pool, path) :
+      pdircat(cmd->tmp_pool, pr_fs_getcwd(), path, NULL);
+  }
+  required = ftps_policy_required_for_path(ftps_sess.required,
+    dir_rule(cmd->tmp_pool, real));
+  if (wide && !(required & FTPS_REQ_DATA) &&
+      subtree_requires_data(main_server->conf, session.chroot_path != NULL ?
+        pdircat(cmd->tmp_pool, session.chroot_path, real, NULL) : real)) {
+    required |= FTPS_REQ_DATA;
+  }
+  pr_trace_msg(trace_channel, 9, "%s: '%s' resolves to '%s': required=0x%x",
+    (char *) cmd->argv[0], path, real, (unsigned) required);
+  return required;
 }
 
 /*
