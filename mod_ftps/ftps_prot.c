@@ -105,8 +105,18 @@ static int valid_pbsz(const char *arg) {
   return v <= 4294967295ULL;
 }
 
+/* SECURITY: after CCC the control channel is clear, so an on-path attacker
+ * could inject "PROT C" and read the next transfer: the data protection
+ * agreed under TLS is final (RFC 4217 §12.3 leaves it unchanged). */
+static int after_ccc(const ftps_prot_state_t *st, ftps_prot_result_t *res) {
+  return reply(res, FTPS_R_534, "Protection cannot change after CCC");
+}
+
 static int step_pbsz(const ftps_prot_state_t *st, const ftps_prot_env_t *env,
     const char *arg, ftps_prot_result_t *res) {
+  if (st->ctrl == FTPS_CTRL_CLEARED) {
+    return after_ccc(st, res);
+  }
   if (st->ctrl == FTPS_CTRL_CLEAR) {
     return reply(res, FTPS_R_503, "PBSZ requires AUTH first");
   }
@@ -121,6 +131,9 @@ static int step_pbsz(const ftps_prot_state_t *st, const ftps_prot_env_t *env,
 
 static int step_prot(const ftps_prot_state_t *st, const ftps_prot_env_t *env,
     const char *arg, ftps_prot_result_t *res) {
+  if (st->ctrl == FTPS_CTRL_CLEARED) {
+    return after_ccc(st, res);
+  }
   if (!st->pbsz) {
     return reply(res, FTPS_R_503, "PROT requires PBSZ first");
   }

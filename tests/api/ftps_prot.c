@@ -174,6 +174,16 @@ static const step_row_t step_rows[] = {
     { FTPS_CTRL_CLEARED, 1, 'C' }, NULL },
   { "ccc_engine_off",   S_PROT_P, E_OFF, FTPS_CMD_CCC, NULL, 502, NO_ACT,
     S_PROT_P, NULL },
+
+  /* After CCC the data protection is final: no injected PROT C. */
+  { "prot_c_after_ccc", S_CLEARED, E_IN, FTPS_CMD_PROT, "C", 534, NO_ACT,
+    S_CLEARED, NULL },
+  { "prot_p_after_ccc", S_CLEARED, E_IN, FTPS_CMD_PROT, "P", 534, NO_ACT,
+    S_CLEARED, NULL },
+  { "pbsz_after_ccc",   S_CLEARED, E_IN, FTPS_CMD_PBSZ, "0", 534, NO_ACT,
+    S_CLEARED, NULL },
+  { "prot_c_after_ccc_keeps_c", { FTPS_CTRL_CLEARED, 1, 'C' }, E_IN,
+    FTPS_CMD_PROT, "P", 534, NO_ACT, { FTPS_CTRL_CLEARED, 1, 'C' }, NULL },
 };
 
 static void assert_state(const char *row, const ftps_prot_state_t *got,
@@ -314,7 +324,8 @@ START_TEST (ftps_prot_step_sequence_test) {
     { FTPS_CMD_AUTH, "TLS", 1, 503 },
     { FTPS_CMD_CCC,  NULL,  1, 200 },
     { FTPS_CMD_CCC,  NULL,  1, 533 },
-    { FTPS_CMD_PROT, "C",   1, 200 },
+    { FTPS_CMD_PROT, "C",   1, 534 },   /* no injected PROT C after CCC */
+    { FTPS_CMD_PBSZ, "0",   1, 534 },
   };
   ftps_prot_env_t env = E_ON;
   ftps_prot_state_t st;
@@ -333,7 +344,7 @@ START_TEST (ftps_prot_step_sequence_test) {
   }
   ck_assert_msg(st.ctrl == FTPS_CTRL_CLEARED, "Expected %d, got %d",
     FTPS_CTRL_CLEARED, st.ctrl);
-  ck_assert_msg(st.prot == 'C', "Expected %d, got %d", 'C', st.prot);
+  ck_assert_msg(st.prot == 'P', "Expected %d, got %d", 'P', st.prot);
 }
 END_TEST
 

@@ -231,6 +231,45 @@ def test_ccc_then_protected_list():
     r.close()
 
 
+def test_ccc_then_injected_prot_c_refused():
+    """After CCC an on-path attacker can write on the control channel: an
+    injected PROT C (or PBSZ) is refused, and the next transfer still
+    requires TLS on its data connection (a clear one gets no bytes)."""
+    srv = server()
+    r = tls_session(srv, pbsz=True, login=True)
+    expect(r, "PROT P", 200)
+    sess, ctx = r.sock.session, r.sock.context
+    expect(r, "CCC", 200)
+    r.unwrap()
+    expect(r, "PBSZ 0", 534)
+    expect(r, "PROT C", 534)
+    expect(r, "TYPE I", 200)
+    port = r.pasv()
+    r.send("RETR small.bin\r\n")
+    d = r.data_connect(port)                        # clear: no TLS
+    check(r.reply().code == 150, "RETR after injected PROT C: no 150")
+    d.settimeout(5)
+    try:
+        d.sendall(b"not a TLS ClientHello\r\n")    # a clear client, not waiting
+        leaked = recv_all(d)
+    except (ConnectionResetError, OSError):
+        leaked = b""
+    d.close()
+    end = r.reply()
+    check(end.code in (425, 426), "clear data connection after CCC: want 425/426, got %r" % end.text)
+    check(not leaked or srv.file_sha("small.bin") != sha256(leaked),
+          "file bytes crossed in clear after an injected PROT C")
+    # The client's own protected transfer still works.
+    port = r.pasv()
+    r.send("NLST\r\n")
+    d = r.data_connect(port, tls=True, session=sess, context=ctx)
+    listing = recv_all(d).decode()
+    d.close()
+    check(r.reply().code == 150 and r.reply().code == 226, "protected NLST after the attack")
+    check("small.bin" in listing, "listing: %r" % listing)
+    r.close()
+
+
 # --- FTPSRequired gates ---------------------------------------------------
 
 def _gates_before_auth(srv):
