@@ -385,6 +385,13 @@ static int await_peer_close(ftps_io_t *io, long long deadline) {
     size_t n = 0;
     int ret, ssl_err;
 
+    /* SECURITY: a peer that streams data instead of close_notify must
+     * not keep us here: the deadline holds whether or not we would block. */
+    if (now_ms() >= deadline) {
+      errno = ETIMEDOUT;
+      set_error(io, "waiting for close_notify", SSL_ERROR_WANT_READ);
+      return -1;
+    }
     ERR_clear_error();
     errno = 0;
     ret = SSL_read_ex(io->ssl, sink, sizeof(sink), &n);

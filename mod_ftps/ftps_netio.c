@@ -49,6 +49,17 @@ static int wait_cb(void *arg) {
   return 0;
 }
 
+/* Data connections also stop waiting when the transfer is aborted: the
+ * core's SIGURG handler (ABOR with urgent data) marks the session. */
+static int data_wait_cb(void *arg) {
+  (void) wait_cb(arg);
+  if (session.sf_flags & SF_ABORT) {
+    errno = ECONNABORTED;
+    return -1;
+  }
+  return 0;
+}
+
 static void log_handshake(const char *what, ftps_io_t *io) {
   SSL *ssl = ftps_io_ssl(io);
   const char *sni = ftps_ctx_sni(ssl);
@@ -241,14 +252,15 @@ static int data_accept(pr_netio_stream_t *nstrm) {
     session.d->xerrno = errno;
     return -1;
   }
-  ftps_io_set_wait_cb(io, wait_cb, NULL);
-  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
-    (void) ftps_io_enable_ktls(io);
-  }
+  ftps_io_set_wait_cb(io, data_wait_cb, NULL);
   if (ftps_sess.ctrl_ctx != NULL && vh->ctx != NULL &&
       ftps_sess.ctrl_ctx != vh->ctx &&
       ftps_ctx_apply(ftps_io_ssl(io), vh->ctx) < 0) {
     return refuse_data(io, "handshake failed", "cannot apply vhost settings");
+  }
+  /* After the vhost's settings: applying them resets the SSL's options. */
+  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
+    (void) ftps_io_enable_ktls(io);
   }
 
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {

@@ -120,11 +120,18 @@ static void switch_like_host(const char *name) {
   host->cmd_id = PR_CMD_HOST_ID;
 
   if (pr_cmd_dispatch_phase(host, CMD, 0) < 0) {
-    ftps_log("%s: cannot switch to the vhost named by SNI '%s'",
+    /* SECURITY: the handshake used that vhost's certificate and client
+     * verification; carrying on under this vhost's rules would mix two
+     * policies. The session ends. */
+    ftps_log("%s: cannot switch to the vhost named by SNI '%s' (HOST "
+      "refused, e.g. by <Limit HOST>); closing the session",
       pr_netaddr_get_ipstr(session.c->remote_addr), name);
-  } else {
-    (void) pr_cmd_dispatch_phase(host, POST_CMD, 0);
+    pr_response_send_async(R_421, "Cannot serve the requested host; "
+      "closing control connection");
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+      "SNI vhost switch refused");
   }
+  (void) pr_cmd_dispatch_phase(host, POST_CMD, 0);
   /* The HOST replies belong to no client command: drop them. */
   pr_response_clear(&resp_list);
   pr_response_clear(&resp_err_list);

@@ -685,6 +685,41 @@ START_TEST (ftps_io_shutdown_peer_silent_test) {
 }
 END_TEST
 
+/* A peer that keeps streaming instead of answering close_notify (after
+ * CCC) must not hold the session: the deadline bounds the wait. */
+START_TEST (ftps_io_shutdown_peer_streaming_test) {
+  SSL_CTX *ctx = tlspair_server_ctx_ec(FTPS_PROTO_ALL);
+  char report[TLSPAIR_REPORT_LEN];
+  long long t0, elapsed;
+  client_arg_t arg;
+  client_t client;
+  ftps_io_t *io;
+  int sv[2], rc;
+
+  tlspair_make_pair(sv);
+  memset(&arg, 0, sizeof(arg));
+  arg.cfg.max_version = versions[_i];
+  arg.fd = sv[1];
+  client_start(&client, tlspair_body_stream, &arg, &sv[0], 1);
+  close(sv[1]);
+
+  io = server_accept(ctx, sv[0], FTPS_ROLE_CTRL);
+  t0 = tlspair_now_ms();
+  mark_point();
+  rc = ftps_io_shutdown(io, 1, 300);
+  elapsed = tlspair_now_ms() - t0;
+  ck_assert_msg(rc == -1, "Expected %d, got %d", -1, rc);
+  ck_assert_msg(errno == ETIMEDOUT, "Expected errno %d, got %d", ETIMEDOUT,
+    errno);
+  ck_assert_msg(elapsed < 1500, "Expected about 300 ms, got %d ms",
+    (int) elapsed);
+  ftps_io_free(io);
+  close(sv[0]);
+  (void) client_finish(&client, report, sizeof(report));
+  SSL_CTX_free(ctx);
+}
+END_TEST
+
 /* ---- ftps_io_new / free and the accessors ----------------------------- */
 
 START_TEST (ftps_io_new_args_test) {
@@ -875,6 +910,8 @@ Suite *tests_get_io_suite(void) {
   tcase_add_loop_test(tc, ftps_io_shutdown_bidirectional_test, 0,
     TESTS_NELEMS(versions));
   tcase_add_test(tc, ftps_io_shutdown_peer_silent_test);
+  tcase_add_loop_test(tc, ftps_io_shutdown_peer_streaming_test, 0,
+    TESTS_NELEMS(versions));
   tcase_add_test(tc, ftps_io_free_restores_blocking_test);
   suite_add_tcase(suite, tc);
 

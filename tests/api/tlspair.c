@@ -508,6 +508,26 @@ int tlspair_body_silent(FILE *report, void *argp) {
   return 0;
 }
 
+/* Never answers close_notify, but keeps sending application data for up
+ * to 3 s (or until the server goes away). */
+int tlspair_body_stream(FILE *report, void *argp) {
+  client_arg_t *arg = argp;
+  SSL_CTX *c = client_ctx_new(&arg->cfg);
+  long long end = tlspair_now_ms() + 3000;
+  char chunk[1024];
+  SSL *ssl;
+
+  if (c == NULL || (ssl = client_connect(c, arg->fd, NULL, report)) == NULL) {
+    return 1;
+  }
+  memset(chunk, 'x', sizeof(chunk));
+  while (tlspair_now_ms() < end && SSL_write(ssl, chunk, sizeof(chunk)) > 0) {
+    ;
+  }
+  client_drain(arg->fd);
+  return 0;
+}
+
 /* ---- bounded children and CPU time ------------------------------------ */
 
 /*

@@ -126,6 +126,9 @@ int tlspair_body_answer_shutdown(FILE *report, void *argp);
 /* client_arg_t: never answers close_notify. */
 int tlspair_body_silent(FILE *report, void *argp);
 
+/* client_arg_t: never answers close_notify; streams data for up to 3 s. */
+int tlspair_body_stream(FILE *report, void *argp);
+
 /* ---- bounded children and CPU time ------------------------------------ */
 
 /* fn(arg) in a child for at most limit_ms: its exit status, or -1 if it had
