@@ -20,7 +20,8 @@ import tempfile
 import time
 import ftplib
 
-PROFTPD = "/usr/sbin/proftpd"
+# FTPS_PROFTPD: a wrapper (e.g. scripts/asan-proftpd for `make check-asan`).
+PROFTPD = os.environ.get("FTPS_PROFTPD") or "/usr/sbin/proftpd"
 FTPASSWD = "/usr/sbin/ftpasswd"
 SYSTEM_MODULE_DIR = "/usr/lib/proftpd"
 
