@@ -373,8 +373,13 @@ ssize_t ftps_io_write(ftps_io_t *io, const void *buf, size_t len) {
   return (ssize_t) done;
 }
 
+/* Read-ahead may already have consumed the peer's close_notify (read_more
+ * reads past the data records): that is pending too, or a poll(2) on the
+ * drained socket would wait for bytes that never come while the peer waits
+ * for our close_notify (an upload's end took ~5 s this way). */
 int ftps_io_pending(ftps_io_t *io) {
-  return io != NULL && SSL_has_pending(io->ssl);
+  return io != NULL && (SSL_has_pending(io->ssl) ||
+    (SSL_get_shutdown(io->ssl) & SSL_RECEIVED_SHUTDOWN));
 }
 
 /* Read and discard until the peer's close_notify (or deadline). */

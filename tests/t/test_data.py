@@ -5,6 +5,7 @@ import ftplib
 import os
 import socket
 import ssl
+import time
 
 from ftpslib import (Raw, check, ftp_login, quit_quietly, recv_all,
                      refused_transfer, retr_bytes, server, sha256, stor_bytes)
@@ -355,3 +356,32 @@ def test_deferred_upload_keeps_user_owner():
     check(srv.file_sha("owned-by-bob.bin") == sha256(up), "STOR: file differs")
     check(os.stat(path).st_uid == 2002, "UserOwner bob: file owned by uid %d"
           % os.stat(path).st_uid)
+
+
+def test_upload_close_notify_answered_promptly():
+    """A client that ends an upload with close_notify and waits for the
+    server's (ftplib's storbinary does, via unwrap()) gets it at once, not
+    after a poll timeout; some client libraries give up after 1 s and report
+    the upload as failed. TLS 1.2 and 1.3."""
+    srv = server()
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = srv.pki.client_context()
+        ctx.minimum_version = ctx.maximum_version = version
+        ftp = ftp_login(srv, context=ctx)
+        try:
+            payload = os.urandom(70000)
+            ftp.voidcmd("TYPE I")
+            conn = ftp.transfercmd("STOR notify-%s.bin" % version.name)
+            conn.sendall(payload)
+            t0 = time.monotonic()
+            conn.unwrap()
+            waited = time.monotonic() - t0
+            conn.close()
+            r = ftp.voidresp()
+            check(waited < 0.5, "%s: server's close_notify came %.2f s after the client's"
+                  % (version.name, waited))
+            check(r.startswith("226"), "%s: upload reply %r" % (version.name, r))
+            check(srv.file_sha("notify-%s.bin" % version.name) == sha256(payload),
+                  "%s: uploaded bytes differ" % version.name)
+        finally:
+            quit_quietly(ftp)
