@@ -216,7 +216,7 @@ MODRET ftps_requires_pass(cmd_rec *cmd) {
     "asked", pr_netaddr_get_ipstr(session.c->remote_addr), user,
     ftps_sess.client_fp);
   session.auth_mech = "mod_ftps.c";
-  pr_trace_msg(trace_channel, 7, "232 login for '%s'", user);
+  ftps_log_trace(trace_channel, 7, "232 login for '%s'", user);
   return PR_HANDLED(cmd);
 }
 

@@ -12,7 +12,8 @@ import os
 import re
 import ssl
 
-from ftpslib import PASSWORD, USER, Raw, Server, TestFailure, check, mkdtemp
+from ftpslib import (PASSWORD, USER, Raw, Server, TestFailure, check, ftp_login, mkdtemp,
+                     quit_quietly, stor_bytes)
 
 # A record as pr_log_writefile() writes it: date, time, ident[pid]: text.
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mod_ftps/\S+\[\d+\]: \S")
@@ -240,6 +241,26 @@ def test_attack_logs_client_certificate_names():
     text = wait_text(srv, mark, "certificate names 'evil\\xc2\\x85\\xc2\\x9b[31m" + FORGED)
     check("handshake ok" in text and FORGED in text, "no handshake line with the subject")
     check_log_clean(srv, mark)
+
+
+def test_attack_logs_trace_upload_path():
+    """The trace log too: an upload's path (ftps.fsio, level 9) with ESC
+    and a C1 byte, and FTPSLog records (channel ftps), are escaped."""
+    trace = os.path.join(mkdtemp("ftps-trace-"), "trace.log")
+    srv = Server(extra=["Trace ftps:5 ftps.fsio:9", "TraceLog " + trace]).start()
+    srv.private = True
+    ftp = ftp_login(srv)
+    try:
+        stor_bytes(ftp, "evil\x1b[2J\x9b.txt", b"x")
+    finally:
+        quit_quietly(ftp)
+    with open(trace, "rb") as f:
+        data = f.read()
+    check(b"evil\\x1b[2J\\xc2\\x9b.txt" in data,
+          "trace lacks the escaped upload path: %r" % data[-600:])
+    bad = UNSAFE.search(data)
+    check(bad is None, "trace log holds raw byte 0x%02x: %r"
+          % (bad.group()[0], data[max(0, bad.start() - 60):bad.start() + 20]) if bad else "")
 
 
 def test_attack_logs_whole_file_clean():
