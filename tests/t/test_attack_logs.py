@@ -90,9 +90,13 @@ def log_server():
     is checked against the certificate, and a refusal logs both)."""
     srv = _state.get("srv")
     if srv is None or not srv.alive():
+        ext_log = os.path.join(mkdtemp("ftps-ext-"), "notes.log")
         srv = Server(ftps=["FTPSRequired on", "FTPSVerifyClient optional",
                            "FTPSCACertificateFile " + evil_pki().ca,
-                           "FTPSUserName CommonName"]).start()
+                           "FTPSUserName CommonName"],
+                     extra=['LogFormat dnnotes "%{note:FTPS_CLIENT_S_DN}|%{note:TLS_CLIENT_I_DN}"',
+                            "ExtendedLog %s ALL dnnotes" % ext_log]).start()
+        srv.ext_log = ext_log
         _state["srv"] = srv
     return srv
 
@@ -241,6 +245,15 @@ def test_attack_logs_client_certificate_names():
     text = wait_text(srv, mark, "certificate names 'evil\\xc2\\x85\\xc2\\x9b[31m" + FORGED)
     check("handshake ok" in text and FORGED in text, "no handshake line with the subject")
     check_log_clean(srv, mark)
+    # The session notes (ExtendedLog %{note:...}) carry the subject too:
+    # ftps_cert_subject() gives RFC 2253 form, printable ASCII only.
+    with open(srv.ext_log, "rb") as f:
+        notes = f.read()
+    check(b"CN=evil\\C2\\85\\C2\\9B[31m" + FORGED.encode() in notes,
+          "ExtendedLog lacks the subject note: %r" % notes[-400:])
+    bad = UNSAFE.search(notes)
+    check(bad is None, "ExtendedLog holds raw byte 0x%02x: %r"
+          % (bad.group()[0], notes[max(0, bad.start() - 60):bad.start() + 20]) if bad else "")
 
 
 def test_attack_logs_trace_upload_path():
