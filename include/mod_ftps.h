@@ -115,12 +115,18 @@ void ftps_fsio_arm(cmd_rec *cmd);
 int ftps_fsio_commit(void);
 void ftps_fsio_disarm(void);
 
-/* ftps_log.c: FTPSLog and trace. */
+/* ftps_log.c: FTPSLog and trace. Both escape and bound the whole message
+ * (ftps/ftps_text.h), so arguments may be peer text as it came. */
 int ftps_log_open(const char *path);
 void ftps_log_close(void);
 void ftps_log(const char *fmt, ...)
 #ifdef __GNUC__
   __attribute__ ((format (printf, 1, 2)))
+#endif
+  ;
+void ftps_log_trace(const char *channel, int level, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__ ((format (printf, 3, 4)))
 #endif
   ;
 

@@ -217,7 +217,7 @@ MODRET ftps_requires_pass(cmd_rec *cmd) {
     ftps_sess.client_fp);
   session.auth_mech = "mod_ftps.c";
   ftps_sess.cert_login = FTPS_CERT_LOGIN_PENDING;
-  pr_trace_msg(trace_channel, 7, "232 login for '%s'", user);
+  ftps_log_trace(trace_channel, 7, "232 login for '%s'", user);
   return PR_HANDLED(cmd);
 }
 

@@ -114,7 +114,7 @@ static int deferred_open(pr_fh_t *fh, const char *path, int flags) {
   pending.path = pstrdup(session.pool, path);
   pending.uid = (uid_t) -1;
   pending.gid = (gid_t) -1;
-  pr_trace_msg(trace_channel, 9, "deferred %s of '%s' until the data "
+  ftps_log_trace(trace_channel, 9, "deferred %s of '%s' until the data "
     "channel is secured", pending.create ? "creation" : "truncation", path);
   return fd;
 }

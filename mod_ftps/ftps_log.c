@@ -2,11 +2,23 @@
  * ftps_log.c -- glue: FTPSLog, the admin's log (B13): one line per
  * handshake and one per refusal, with the reason. Opened as root in
  * sess_init so the descriptor survives chroot and the privilege drop.
+ *
+ * Owns the only way mod_ftps writes a message that may carry peer text
+ * (FTPSLog and trace): every message is escaped and bounded here, at the
+ * sink, so no caller can forget to.
  */
 
 #include <stdarg.h>
 
 #include "mod_ftps.h"
+#include "ftps/ftps_text.h"
+
+/* Longest record written, escaped, with its NUL. */
+#define FTPS_LOG_LINE_MAX  1024
+
+/* The unescaped message. Larger than a line, so a message vsnprintf() cuts
+ * is always cut again, visibly (with the marker), by the escaper. */
+#define FTPS_LOG_RAW_MAX   (4 * FTPS_LOG_LINE_MAX)
 
 int ftps_log_open(const char *path) {
   int res, xerrno;
@@ -51,16 +63,55 @@ void ftps_log_close(void) {
   ftps_sess.log_path = NULL;
 }
 
+/*
+ * SECURITY: messages carry peer text (USER, command names, certificate
+ * names, paths). The whole formatted message is escaped (ftps_text.h):
+ * our own format strings hold no control or non-ASCII bytes, so only the
+ * peer's bytes change, and a peer can neither end the record (LF, CR) nor
+ * send escape sequences to the admin's terminal (ESC, C1).
+ */
+static void format_line(char *line, size_t linelen, const char *fmt,
+    va_list ap) {
+  char raw[FTPS_LOG_RAW_MAX];
+  int n;
+
+  n = vsnprintf(raw, sizeof(raw), fmt, ap);
+  if (n < 0) {
+    raw[0] = '\0';
+    n = 0;
+  }
+  if ((size_t) n >= sizeof(raw)) {
+    n = (int) sizeof(raw) - 1;
+  }
+  if (ftps_text_escape(raw, (size_t) n, line, linelen) < 0) {
+    line[0] = '\0';
+  }
+}
+
 void ftps_log(const char *fmt, ...) {
-  char buf[1024];
+  char line[FTPS_LOG_LINE_MAX];
   va_list ap;
 
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  format_line(line, sizeof(line), fmt, ap);
   va_end(ap);
 
-  pr_trace_msg("ftps", 5, "%s", buf);
+  pr_trace_msg("ftps", 5, "%s", line);
   if (ftps_sess.logfd >= 0) {
-    (void) pr_log_writefile(ftps_sess.logfd, MOD_FTPS_VERSION, "%s", buf);
+    (void) pr_log_writefile(ftps_sess.logfd, MOD_FTPS_VERSION, "%s", line);
   }
+}
+
+void ftps_log_trace(const char *channel, int level, const char *fmt, ...) {
+  char line[FTPS_LOG_LINE_MAX];
+  va_list ap;
+
+  /* Formatting costs; skip it when nobody listens on the channel. */
+  if (pr_trace_get_level(channel) < level) {
+    return;
+  }
+  va_start(ap, fmt);
+  format_line(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  pr_trace_msg(channel, level, "%s", line);
 }

@@ -3,8 +3,8 @@
  *
  * Environment:
  *   FTPS_TEST_SUITE=<name>   run only that suite (ftps_policy, ftps_prot,
- *                            ftps_ctx, ftps_io, ftps_cert; the "ftps_"
- *                            prefix may be omitted)
+ *                            ftps_ctx, ftps_io, ftps_cert, ftps_text; the
+ *                            "ftps_" prefix may be omitted)
  *   FTPS_TEST_NOFORK=1       run in one process (CK_NOFORK), for debuggers
  * Exit status: 0 if every test passed, 1 on any failure, 2 on bad usage.
  */
@@ -22,6 +22,7 @@ static const struct {
   { "ftps_ctx",    tests_get_ctx_suite },
   { "ftps_io",     tests_get_io_suite },
   { "ftps_cert",   tests_get_cert_suite },
+  { "ftps_text",   tests_get_text_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

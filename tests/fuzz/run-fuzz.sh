@@ -8,6 +8,12 @@
 #                   certificates made at run time by make-corpus.sh
 #   fuzz_sni        ClientHello server_name and ALPN parsers (ftps_sni.c)
 #   fuzz_policy     directive-value parsers and the RFC 4217 state machine
+#   fuzz_text       the log escaper every FTPSLog/trace record goes through
+#                   (ftps_text.c): only printable ASCII out, bounded, cut
+#                   between escapes with the marker, round-trips
+#   fuzz_prot       sequences of AUTH/PBSZ/PROT/CCC with arbitrary arguments
+#                   and environments through ftps_prot_step() and the gates
+#                   (ftps_prot.c): reply codes and state-change invariants
 # Prints one summary line per target; exits non-zero on a build failure or
 # when a fuzzer finds a crash, leak, timeout or broken invariant (the input
 # is kept in tests/fuzz/artifacts/).
@@ -16,13 +22,15 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 seconds=${FUZZ_SECONDS:-20}
 artifacts=tests/fuzz/artifacts
-targets=${*:-fuzz_cert_name fuzz_sni fuzz_policy}
+targets=${*:-fuzz_cert_name fuzz_sni fuzz_policy fuzz_text fuzz_prot}
 
 sources_of() {
   case "$1" in
     fuzz_cert_name) echo "mod_ftps/ftps_cert.c" ;;
     fuzz_sni)       echo "mod_ftps/ftps_sni.c" ;;
     fuzz_policy)    echo "mod_ftps/ftps_policy.c mod_ftps/ftps_prot.c" ;;
+    fuzz_text)      echo "mod_ftps/ftps_text.c" ;;
+    fuzz_prot)      echo "mod_ftps/ftps_prot.c" ;;
     *)              return 1 ;;
   esac
 }
