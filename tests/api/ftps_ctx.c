@@ -87,19 +87,25 @@ START_TEST (ftps_ctx_build_args_test) {
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(NULL, err, sizeof(err));
+  ctx = ftps_ctx_build(NULL, "vh", err, sizeof(err));
   ck_assert_msg(ctx == NULL, "Expected NULL for a NULL policy");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, NULL, sizeof(err));
+  ctx = ftps_ctx_build(&p, "vh", NULL, sizeof(err));
   ck_assert_msg(ctx == NULL, "Expected NULL without an error buffer");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, err, 0);
+  ctx = ftps_ctx_build(&p, NULL, err, sizeof(err));
+  ck_assert_msg(ctx == NULL, "Expected NULL without a vhost identity");
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  errno = 0;
+  ctx = ftps_ctx_build(&p, "vh", err, 0);
   ck_assert_msg(ctx == NULL, "Expected NULL for a zero-length error buffer");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 }
@@ -119,11 +125,11 @@ START_TEST (ftps_ctx_build_certs_test) {
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, err, sizeof(err));
+  ctx = ftps_ctx_build(&p, "vh", err, sizeof(err));
   if (row->want_err == NULL) {
     ck_assert_msg(ctx != NULL, "%s: Expected a context, got '%s'", row->name,
       err);
-    SSL_CTX_free(ctx);
+    ftps_ctx_free(ctx);
     return;
   }
 
@@ -170,7 +176,7 @@ START_TEST (ftps_ctx_build_protocols_test) {
     "Expected renegotiation to be off");
   ck_assert_msg((opts & SSL_OP_NO_COMPRESSION) != 0,
     "Expected compression to be off");
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -200,8 +206,9 @@ START_TEST (ftps_ctx_set_role_args_test) {
   res = ftps_ctx_set_role(ssl, FTPS_ROLE_DATA);
   ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
 
+  ftps_ctx_clear_role(ssl);
   SSL_free(ssl);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -228,8 +235,9 @@ START_TEST (ftps_ctx_check_reuse_args_test) {
   ck_assert_msg(res == FTPS_REUSE_NONE, "Expected %d, got %d",
     FTPS_REUSE_NONE, res);
 
+  ftps_ctx_clear_role(ssl);
   SSL_free(ssl);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -499,7 +507,7 @@ START_TEST (ftps_ctx_check_reuse_binding_test) {
       close(sv[i][0]);
     }
   }
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
   ck_assert_msg(rc == 0, "%s: client: Expected %d, got %d (%s)", row->name, 0,
     rc, report);
 

@@ -62,7 +62,7 @@ SSL_CTX *tlspair_server_ctx(int protocols, const char *cert1, const char *key1,
   ck_assert_msg(testpki_dir() != NULL, "test PKI unavailable");
   tlspair_policy(&p, protocols, cert1, key1, cert2, key2);
   mark_point();
-  ctx = ftps_ctx_build(&p, err, sizeof(err));
+  ctx = ftps_ctx_build(&p, "tlspair", err, sizeof(err));
   ck_assert_msg(ctx != NULL, "ftps_ctx_build failed: %s", err);
   return ctx;
 }
