@@ -255,10 +255,11 @@ static void bind_if_ctrl(SSL *ssl, SSL_SESSION *sess) {
 
 /*
  * SECURITY: a session proves only what the vhost and verification settings
- * that made it checked. OpenSSL compares the session-ID context for TLS 1.2
- * resumption, but takes a TLS 1.3 ticket on any context sharing the ticket
- * keys (it overwrites the session's sid_ctx): so every ticket is checked
- * here against the context now serving the handshake (after SNI).
+ * that made it checked. OpenSSL 3.0 already refuses to resume a session
+ * whose session-ID context differs (TLS 1.2 IDs and tickets, TLS 1.3
+ * tickets: checked by tests/api/ftps_ctx.c and test_attack_resumption.py);
+ * every ticket is checked here too against the context now serving the
+ * handshake (after SNI), so the rule does not rest on that alone.
  */
 static int same_vhost(SSL *ssl, SSL_SESSION *sess) {
   ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
@@ -947,8 +948,8 @@ static int digest_policy(EVP_MD_CTX *md, const ftps_policy_t *p,
  * SECURITY: the session-ID context names the vhost and everything a
  * session proves (verification mode, trust anchors and CRLs with their
  * contents, depth, protocols, ciphers): SHA-256 of a canonical description.
- * A session is resumed only where this is equal (TLS 1.2 by OpenSSL, TLS
- * 1.3 by same_vhost), so one made on vhost A never skips B's checks.
+ * A session is resumed only where this is equal (by OpenSSL, and for
+ * tickets by same_vhost), so one made on vhost A never skips B's checks.
  */
 static int set_sid_ctx(SSL_CTX *ctx, const ftps_policy_t *p,
     const char *vhost_id, char *err, size_t errlen) {
