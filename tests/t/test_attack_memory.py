@@ -9,7 +9,7 @@ import ftplib
 import os
 import ssl
 
-from ftpslib import (ReuseFTP_TLS, _proc_children, check, ftp_login, pki, quit_quietly,
+from ftpslib import (ReuseFTP_TLS, _proc_children, check, ftp_login, log, pki, quit_quietly,
                      retr_bytes, server, sha256)
 from pki_clients import client_pki
 
@@ -31,8 +31,11 @@ def big_client():
 
 
 def memory_server():
+    # A session needs ~17 MB of address space (VmSize, which RLimitMemory
+    # limits as RLIMIT_AS): 64 MB leaves room for transfers, not hoarding.
     return server(ftps=["FTPSVerifyClient optional",
-                        "FTPSCACertificateFile " + client_pki().root.cert])
+                        "FTPSCACertificateFile " + client_pki().root.cert],
+                  extra=["RLimitMemory session 64M"])
 
 
 def session_pid(srv):
@@ -47,6 +50,11 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for %d" % pid)
+
+
+def vm_size(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [l.strip() for l in f if l.startswith("VmSize:")][0]
 
 
 def data_ctx(client):
@@ -103,6 +111,7 @@ def test_attack_refused_data_handshakes_leave_no_memory():
         for i in range(ROUNDS):
             refused_data_handshake(ftp, dctx, foreign if i % 2 else None)
         after = rss_kb(pid)
+        log("session %d: VmRSS %d KB -> %d KB, %s" % (pid, before, after, vm_size(pid)))
         check(after - before < MAX_GROWTH_KB,
               "%d refused data handshakes with a %d KB chain grew the session from %d KB "
               "to %d KB" % (ROUNDS, os.path.getsize(client.chain) // 1024, before, after))
