@@ -371,6 +371,17 @@ static void report(server_rec *s, const char *msg) {
   pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", text);
 }
 
+/* Who a vhost is, for its session-ID context: sessions made on one vhost
+ * never resume on another (see ftps_ctx_build). */
+static const char *vhost_id(server_rec *s) {
+  char sid[32];
+
+  snprintf(sid, sizeof(sid), "%u", (unsigned int) s->sid);
+  return pstrcat(table.pool, s->ServerName ? s->ServerName : "", "|",
+    s->ServerAddress ? s->ServerAddress : "*", "|", port_str(s), "|", sid,
+    NULL);
+}
+
 static int build_one(server_rec *s, ftps_vhost_t *vh,
     const ftps_policy_t *defaults) {
   char err[512];
@@ -397,7 +408,7 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   /* Certificates and keys are read here, once, as root (before chroot). */
   pr_signals_block();
   PRIVS_ROOT
-  vh->ctx = ftps_ctx_build(&vh->policy, err, sizeof(err));
+  vh->ctx = ftps_ctx_build(&vh->policy, vhost_id(s), err, sizeof(err));
   PRIVS_RELINQUISH
   pr_signals_unblock();
 
@@ -461,7 +472,7 @@ void ftps_conf_free_vhosts(void) {
   unsigned int i;
 
   for (i = 0; i < table.nvhosts; i++) {
-    SSL_CTX_free(table.vhosts[i].ctx);
+    ftps_ctx_free(table.vhosts[i].ctx);
   }
   if (table.pool != NULL) {
     destroy_pool(table.pool);

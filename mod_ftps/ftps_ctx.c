@@ -24,13 +24,14 @@
 
 #define FTPS_NONCE_LEN  16
 
-/* Session-ID context shared by every vhost context, so that a data
- * connection resumes the control session whatever context served it. */
-static const unsigned char sid_ctx[] = "mod_ftps";
+/* Sessions a session process keeps in its cache: its control session(s);
+ * the oldest goes first. */
+#define FTPS_SESSION_CACHE_SIZE 8
 
 /* Per-SSL facts the callbacks record for the reuse decision and logs. */
 typedef struct {
   int role;
+  SSL_CTX *session_ctx;             /* the context given to SSL_new() */
   int offered;        /* the ClientHello carried a session or ticket */
   int foreign;        /* a ticket that is not bound to this process */
   int bound;          /* a ticket/session bound to this process was used */
@@ -45,6 +46,7 @@ typedef struct {
   char *ciphers;                    /* NULL: OpenSSL's default */
   char *ciphersuites;               /* NULL: OpenSSL's default */
   int allow_any_alpn;
+  unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];   /* see set_sid_ctx */
   ftps_ctx_sni_fn sni_fn;
   void *sni_arg;
 } ctx_info_t;
@@ -58,9 +60,6 @@ static struct {
   int ready;
   unsigned char nonce[FTPS_NONCE_LEN];
 } binding;
-
-static int ssl_info_idx = -1;
-static int ctx_info_idx = -1;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
@@ -92,15 +91,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u) {
   return 0;
 }
 
-static void free_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp) {
-  OPENSSL_free(ptr);
-}
-
-static void free_ctx_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-    int idx, long argl, void *argp) {
-  ctx_info_t *ci = ptr;
-
+static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
     OPENSSL_free(ci->ciphers);
     OPENSSL_free(ci->ciphersuites);
@@ -108,12 +99,19 @@ static void free_ctx_info(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
   }
 }
 
+/*
+ * Our per-SSL and per-context records hang on the app_data slot, which has
+ * no free callback, and are freed by our own code (ftps_ctx_clear_role,
+ * ftps_ctx_free). SECURITY: never register an ex_data index with callbacks:
+ * libcrypto would keep calling them after mod_dso unloads this module on
+ * SIGHUP, i.e. jump into unmapped or foreign code in the master.
+ */
 static ssl_info_t *info_of(SSL *ssl) {
-  return ssl_info_idx < 0 ? NULL : SSL_get_ex_data(ssl, ssl_info_idx);
+  return SSL_get_app_data(ssl);
 }
 
 static ctx_info_t *ctx_info_of(SSL_CTX *ctx) {
-  return ctx_info_idx < 0 ? NULL : SSL_CTX_get_ex_data(ctx, ctx_info_idx);
+  return SSL_CTX_get_app_data(ctx);
 }
 
 /* Drive a handshake between two SSLs joined by a BIO pair. */
@@ -195,8 +193,7 @@ int ftps_ctx_new_binding(void) {
 int ftps_ctx_set_role(SSL *ssl, int role) {
   ssl_info_t *info;
 
-  if (ssl == NULL || ssl_info_idx < 0 ||
-      (role != FTPS_ROLE_CTRL && role != FTPS_ROLE_DATA)) {
+  if (ssl == NULL || (role != FTPS_ROLE_CTRL && role != FTPS_ROLE_DATA)) {
     errno = EINVAL;
     return -1;
   }
@@ -206,12 +203,31 @@ int ftps_ctx_set_role(SSL *ssl, int role) {
     return -1;
   }
   info->role = role;
-  if (SSL_set_ex_data(ssl, ssl_info_idx, info) != 1) {
+  /* The context whose cache and ticket keys serve this SSL: an SNI switch
+   * later changes SSL_get_SSL_CTX() but not that. */
+  info->session_ctx = SSL_get_SSL_CTX(ssl);
+  ftps_ctx_clear_role(ssl);
+  if (SSL_set_app_data(ssl, info) != 1) {
     OPENSSL_free(info);
     errno = ENOMEM;
     return -1;
   }
   return 0;
+}
+
+void ftps_ctx_clear_role(SSL *ssl) {
+  if (ssl != NULL) {
+    OPENSSL_free(info_of(ssl));
+    (void) SSL_set_app_data(ssl, NULL);
+  }
+}
+
+void ftps_ctx_free(SSL_CTX *ctx) {
+  if (ctx != NULL) {
+    free_ctx_info(ctx_info_of(ctx));
+    (void) SSL_CTX_set_app_data(ctx, NULL);
+    SSL_CTX_free(ctx);
+  }
 }
 
 static int is_bound(const SSL_SESSION *sess) {
@@ -237,6 +253,23 @@ static void bind_if_ctrl(SSL *ssl, SSL_SESSION *sess) {
   }
 }
 
+/*
+ * SECURITY: a session proves only what the vhost and verification settings
+ * that made it checked. OpenSSL 3.0 already refuses to resume a session
+ * whose session-ID context differs (TLS 1.2 IDs and tickets, TLS 1.3
+ * tickets: checked by tests/api/ftps_ctx.c and test_attack_resumption.py);
+ * every ticket is checked here too against the context now serving the
+ * handshake (after SNI), so the rule does not rest on that alone.
+ */
+static int same_vhost(SSL *ssl, SSL_SESSION *sess) {
+  ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
+  unsigned int len = 0;
+  const unsigned char *id = SSL_SESSION_get0_id_context(sess, &len);
+
+  return ci != NULL && id != NULL && len == sizeof(ci->sid_ctx) &&
+    CRYPTO_memcmp(id, ci->sid_ctx, len) == 0;
+}
+
 static int ticket_gen_cb(SSL *ssl, void *arg) {
   bind_if_ctrl(ssl, SSL_get0_session(ssl));
   return 1;
@@ -251,6 +284,13 @@ static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
 
   if (status == SSL_TICKET_NO_DECRYPT && info != NULL) {
     info->foreign = 1;
+  }
+  if (ok && !same_vhost(ssl, sess)) {
+    /* Made on another vhost: a full handshake under this one's rules. */
+    ok = 0;
+    if (info != NULL) {
+      info->foreign = 1;
+    }
   }
 
   if (!is_data) {
@@ -274,9 +314,22 @@ static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
   return SSL_TICKET_RETURN_USE;
 }
 
+/*
+ * SECURITY: the server cache stores nothing by itself
+ * (SSL_SESS_CACHE_NO_INTERNAL_STORE): only TLS 1.2 sessions born on the
+ * control connection are added, so data handshakes, refused or not, can
+ * never fill a session's memory with sessions and client chains. (TLS 1.3
+ * tickets carry their session; data connections issue none.)
+ */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
+  ssl_info_t *info = info_of(ssl);
+
   bind_if_ctrl(ssl, sess);
-  return 0;   /* no reference kept */
+  if (info != NULL && info->role == FTPS_ROLE_CTRL &&
+      info->session_ctx != NULL && SSL_version(ssl) < TLS1_3_VERSION) {
+    (void) SSL_CTX_add_session(info->session_ctx, sess);
+  }
+  return 0;   /* the cache holds its own reference */
 }
 
 /*
@@ -502,8 +555,8 @@ static int attach_ctx_info(SSL_CTX *ctx, const ftps_policy_t *p) {
   ci->ciphers = dup_or_null(p->ciphers);
   ci->ciphersuites = dup_or_null(p->ciphersuites);
   ci->allow_any_alpn = (p->options & FTPS_OPT_ALLOW_ANY_ALPN) != 0;
-  if (SSL_CTX_set_ex_data(ctx, ctx_info_idx, ci) != 1) {
-    free_ctx_info(NULL, ci, NULL, 0, 0, NULL);
+  if (SSL_CTX_set_app_data(ctx, ci) != 1) {
+    free_ctx_info(ci);
     return -1;
   }
   return 0;
@@ -823,8 +876,9 @@ static int set_ciphers(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
 }
 
 static void set_session_handling(SSL_CTX *ctx) {
-  (void) SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-  (void) SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  (void) SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
+    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  (void) SSL_CTX_sess_set_cache_size(ctx, FTPS_SESSION_CACHE_SIZE);
   (void) SSL_CTX_set_timeout(ctx, FTPS_SESSION_TIMEOUT);
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   (void) SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
@@ -834,25 +888,103 @@ static void set_session_handling(SSL_CTX *ctx) {
   SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 }
 
-SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
+/* One length-prefixed field of the canonical vhost description. */
+static int digest_field(EVP_MD_CTX *md, const char *name, const char *value) {
+  char head[64];
+  size_t vlen = value != NULL ? strlen(value) : 0;
+
+  snprintf(head, sizeof(head), "%s=%c%zu:", name, value != NULL ? 's' : '-',
+    vlen);
+  return EVP_DigestUpdate(md, head, strlen(head)) == 1 &&
+    EVP_DigestUpdate(md, value != NULL ? value : "", vlen) == 1 ? 0 : -1;
+}
+
+static int digest_int(EVP_MD_CTX *md, const char *name, long value) {
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%ld", value);
+  return digest_field(md, name, buf);
+}
+
+/* The DER of every certificate and CRL the context trusts. */
+static int digest_store(EVP_MD_CTX *md, X509_STORE *store) {
+  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+  int i;
+
+  for (i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+    X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+    X509 *x = X509_OBJECT_get0_X509(o);
+    X509_CRL *crl = X509_OBJECT_get0_X509_CRL(o);
+    unsigned char *der = NULL;
+    int len = x != NULL ? i2d_X509(x, &der) :
+      crl != NULL ? i2d_X509_CRL(crl, &der) : 0;
+    int res = len < 0 ? -1 : EVP_DigestUpdate(md, der, (size_t) len) - 1;
+
+    OPENSSL_free(der);
+    if (res < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int digest_policy(EVP_MD_CTX *md, const ftps_policy_t *p,
+    const char *vhost_id) {
+  return digest_field(md, "mod_ftps sid_ctx v1 vhost", vhost_id) < 0 ||
+    digest_int(md, "verify", p->verify_client) < 0 ||
+    digest_int(md, "depth", p->verify_depth) < 0 ||
+    digest_field(md, "ca_file", p->ca_file) < 0 ||
+    digest_field(md, "ca_path", p->ca_path) < 0 ||
+    digest_field(md, "crl_file", p->crl_file) < 0 ||
+    digest_field(md, "crl_path", p->crl_path) < 0 ||
+    digest_int(md, "protocols", p->protocols) < 0 ||
+    digest_field(md, "ciphers", p->ciphers) < 0 ||
+    digest_field(md, "ciphersuites", p->ciphersuites) < 0 ||
+    digest_int(md, "cert_login", p->cert_login) < 0 ||
+    digest_int(md, "user_field", p->user_field) < 0 ? -1 : 0;
+}
+
+/*
+ * SECURITY: the session-ID context names the vhost and everything a
+ * session proves (verification mode, trust anchors and CRLs with their
+ * contents, depth, protocols, ciphers): SHA-256 of a canonical description.
+ * A session is resumed only where this is equal (by OpenSSL, and for
+ * tickets by same_vhost), so one made on vhost A never skips B's checks.
+ */
+static int set_sid_ctx(SSL_CTX *ctx, const ftps_policy_t *p,
+    const char *vhost_id, char *err, size_t errlen) {
+  ctx_info_t *ci = ctx_info_of(ctx);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  unsigned int len = 0;
+  int ok;
+
+  ok = md != NULL && ci != NULL &&
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+    digest_policy(md, p, vhost_id) == 0 &&
+    digest_store(md, SSL_CTX_get_cert_store(ctx)) == 0 &&
+    EVP_DigestFinal_ex(md, ci->sid_ctx, &len) == 1 &&
+    len == sizeof(ci->sid_ctx) &&
+    SSL_CTX_set_session_id_context(ctx, ci->sid_ctx, len) == 1;
+  EVP_MD_CTX_free(md);
+  ERR_clear_error();
+  if (!ok) {
+    return fail(err, errlen, "cannot compute the session-ID context of "
+      "vhost '%s'", vhost_id);
+  }
+  return 0;
+}
+
+SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
+    char *err, size_t errlen) {
   SSL_CTX *ctx;
 
-  if (p == NULL || err == NULL || errlen == 0) {
+  if (p == NULL || vhost_id == NULL || err == NULL || errlen == 0) {
     errno = EINVAL;
     return NULL;
   }
-  if (ssl_info_idx < 0) {
-    ssl_info_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_info);
-  }
-  if (ctx_info_idx < 0) {
-    ctx_info_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-      free_ctx_info);
-  }
-
   ERR_clear_error();
   ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == NULL || ssl_info_idx < 0 || ctx_info_idx < 0 ||
-      attach_ctx_info(ctx, p) < 0) {
+  if (ctx == NULL || attach_ctx_info(ctx, p) < 0) {
     fail(err, errlen, "cannot create a TLS context");
     SSL_CTX_free(ctx);
     return NULL;
@@ -877,8 +1009,9 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen) {
   if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||
       set_ciphers(ctx, p, err, errlen) < 0 ||
       load_certs(ctx, p, err, errlen) < 0 ||
-      set_verification(ctx, p, err, errlen) < 0) {
-    SSL_CTX_free(ctx);
+      set_verification(ctx, p, err, errlen) < 0 ||
+      set_sid_ctx(ctx, p, vhost_id, err, errlen) < 0) {
+    ftps_ctx_free(ctx);
     return NULL;
   }
   return ctx;

@@ -84,6 +84,7 @@ ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
       SSL_set_fd(io->ssl, fd) != 1 || ftps_ctx_set_role(io->ssl, role) < 0 ||
       fcntl(fd, F_SETFL, io->fd_flags | O_NONBLOCK) < 0) {
     int xerrno = errno ? errno : ENOMEM;
+    ftps_ctx_clear_role(io->ssl);
     SSL_free(io->ssl);
     free(io);
     errno = xerrno;
@@ -158,6 +159,7 @@ void ftps_io_free(ftps_io_t *io) {
   if (io->fd_flags >= 0) {
     (void) fcntl(io->fd, F_SETFL, io->fd_flags);
   }
+  ftps_ctx_clear_role(io->ssl);
   SSL_free(io->ssl);
   free(io);
 }

@@ -28,9 +28,17 @@
 #define FTPS_SESSION_TIMEOUT    7200
 
 /* Build and fully configure a server context (certificates, protocols,
- * ciphers, session handling). NULL with a message naming the directive,
- * file and reason in err. Reads files: call with the needed privileges. */
-SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, char *err, size_t errlen);
+ * ciphers, session handling). vhost_id names the vhost (e.g. ServerName,
+ * address and port): with every setting a session proves, it makes the
+ * session-ID context, so sessions resume only on the vhost and settings
+ * that made them. NULL with a message naming the directive, file and
+ * reason in err. Reads files: call with the needed privileges. */
+SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
+  char *err, size_t errlen);
+
+/* Free a context from ftps_ctx_build() with what mod_ftps attached to it.
+ * Never SSL_CTX_free() such a context directly. */
+void ftps_ctx_free(SSL_CTX *ctx);
 
 /*
  * Run one full handshake (and resumption) against ctx entirely in memory,
@@ -44,8 +52,12 @@ void ftps_ctx_warm_up(SSL_CTX *ctx);
  * every session process, before the first handshake. 0 or -1. */
 int ftps_ctx_new_binding(void);
 
-/* Mark a new SSL as a control or data connection (for the callbacks). */
+/* Mark a new SSL as a control or data connection (for the callbacks),
+ * before its handshake and before any SNI switch. */
 int ftps_ctx_set_role(SSL *ssl, int role);
+
+/* Free what ftps_ctx_set_role() attached; call before SSL_free(). */
+void ftps_ctx_clear_role(SSL *ssl);
 
 /* After a data handshake: FTPS_REUSE_OK if it resumed a session bound to
  * this process's control connection, else the reason (FTPS_REUSE_*). */

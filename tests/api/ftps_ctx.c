@@ -7,6 +7,7 @@
  * OpenSSL and Check only; no ProFTPD (B2, B19).
  */
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "tlspair.h"
@@ -87,19 +88,25 @@ START_TEST (ftps_ctx_build_args_test) {
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(NULL, err, sizeof(err));
+  ctx = ftps_ctx_build(NULL, "vh", err, sizeof(err));
   ck_assert_msg(ctx == NULL, "Expected NULL for a NULL policy");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, NULL, sizeof(err));
+  ctx = ftps_ctx_build(&p, "vh", NULL, sizeof(err));
   ck_assert_msg(ctx == NULL, "Expected NULL without an error buffer");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, err, 0);
+  ctx = ftps_ctx_build(&p, NULL, err, sizeof(err));
+  ck_assert_msg(ctx == NULL, "Expected NULL without a vhost identity");
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  errno = 0;
+  ctx = ftps_ctx_build(&p, "vh", err, 0);
   ck_assert_msg(ctx == NULL, "Expected NULL for a zero-length error buffer");
   ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
 }
@@ -119,11 +126,11 @@ START_TEST (ftps_ctx_build_certs_test) {
 
   mark_point();
   errno = 0;
-  ctx = ftps_ctx_build(&p, err, sizeof(err));
+  ctx = ftps_ctx_build(&p, "vh", err, sizeof(err));
   if (row->want_err == NULL) {
     ck_assert_msg(ctx != NULL, "%s: Expected a context, got '%s'", row->name,
       err);
-    SSL_CTX_free(ctx);
+    ftps_ctx_free(ctx);
     return;
   }
 
@@ -170,7 +177,7 @@ START_TEST (ftps_ctx_build_protocols_test) {
     "Expected renegotiation to be off");
   ck_assert_msg((opts & SSL_OP_NO_COMPRESSION) != 0,
     "Expected compression to be off");
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -200,8 +207,9 @@ START_TEST (ftps_ctx_set_role_args_test) {
   res = ftps_ctx_set_role(ssl, FTPS_ROLE_DATA);
   ck_assert_msg(res == 0, "Expected %d, got %d", 0, res);
 
+  ftps_ctx_clear_role(ssl);
   SSL_free(ssl);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -228,8 +236,9 @@ START_TEST (ftps_ctx_check_reuse_args_test) {
   ck_assert_msg(res == FTPS_REUSE_NONE, "Expected %d, got %d",
     FTPS_REUSE_NONE, res);
 
+  ftps_ctx_clear_role(ssl);
   SSL_free(ssl);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -499,7 +508,7 @@ START_TEST (ftps_ctx_check_reuse_binding_test) {
       close(sv[i][0]);
     }
   }
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
   ck_assert_msg(rc == 0, "%s: client: Expected %d, got %d (%s)", row->name, 0,
     rc, report);
 
@@ -517,6 +526,233 @@ START_TEST (ftps_ctx_check_reuse_binding_test) {
         want[i], got[6 + i], report);
     }
   }
+}
+END_TEST
+
+/* ---- sessions stay on their vhost; only control sessions are cached --- */
+
+/*
+ * In one process over a BIO pair: a server SSL made from `initial` (the
+ * listener's context), switched by SNI to vhost B when the client names
+ * VHOST_B, like ftps_vhost.c does (ftps_ctx_apply in the ClientHello
+ * callback); `apply` dresses a data SSL in another vhost's settings, like
+ * ftps_netio.c does after an SNI switch.
+ */
+#define VHOST_B   "b.example"
+
+typedef struct {
+  SSL_CTX *a, *b;
+} vhosts_t;
+
+static int sni_to_b(SSL *ssl, const char *name, SSL_CTX **out, int *alert,
+    void *arg) {
+  vhosts_t *vh = arg;
+
+  if (name != NULL && strcmp(name, VHOST_B) == 0) {
+    *out = vh->b;
+    return 1;
+  }
+  return 0;
+}
+
+static void vhosts_setup(vhosts_t *vh, int protocols) {
+  ftps_policy_t p;
+
+  tlspair_policy(&p, protocols, "ec.crt", "ec.key", NULL, NULL);
+  vh->a = tlspair_server_ctx_policy(&p, "a.example|127.0.0.1|21|1");
+  /* B asks for a client certificate of its CA: what a session made on A
+   * must never let a client skip. */
+  p.verify_client = FTPS_VERIFY_OPTIONAL;
+  p.ca_file = testpki_path("ca.crt");
+  vh->b = tlspair_server_ctx_policy(&p, VHOST_B "|127.0.0.1|21|2");
+  ck_assert_msg(ftps_ctx_set_sni_fn(vh->a, sni_to_b, vh) == 0, "sni fn");
+  ck_assert_msg(ftps_ctx_set_sni_fn(vh->b, sni_to_b, vh) == 0, "sni fn");
+}
+
+static void vhosts_teardown(vhosts_t *vh) {
+  ftps_ctx_free(vh->a);
+  ftps_ctx_free(vh->b);
+}
+
+/* Handshake, then a server write the client reads (TLS 1.3 tickets). */
+static int bio_pump(SSL *client, SSL *server) {
+  char buf[8];
+  size_t n;
+  int i;
+
+  for (i = 0; i < 64; i++) {
+    int c = SSL_do_handshake(client), s = SSL_do_handshake(server);
+    if (c == 1 && s == 1) {
+      return SSL_write_ex(server, "ok", 2, &n) == 1 &&
+        SSL_read_ex(client, buf, sizeof(buf), &n) == 1 ? 0 : -1;
+    }
+    if ((c <= 0 && SSL_get_error(client, c) != SSL_ERROR_WANT_READ) ||
+        (s <= 0 && SSL_get_error(server, s) != SSL_ERROR_WANT_READ)) {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+typedef struct {
+  int reused;                   /* server side: SSL_session_reused */
+  int reuse;                    /* ftps_ctx_check_reuse (data only) */
+  SSL_SESSION *sess;            /* the client's session afterwards */
+} conn_out_t;
+
+/* One connection: server SSL from `initial`, role, optional ftps_ctx_apply
+ * of `apply`; the client sends `sni` and offers `offer`. */
+static void bio_conn(SSL_CTX *cctx, SSL_CTX *initial, SSL_CTX *apply,
+    int role, const char *sni, SSL_SESSION *offer, conn_out_t *out) {
+  SSL *client = SSL_new(cctx), *server = SSL_new(initial);
+  BIO *cb = NULL, *sb = NULL;
+
+  ck_assert_msg(client != NULL && server != NULL &&
+    BIO_new_bio_pair(&cb, 0, &sb, 0) == 1, "SSL_new/BIO pair");
+  SSL_set_bio(client, cb, cb);
+  SSL_set_bio(server, sb, sb);
+  SSL_set_connect_state(client);
+  SSL_set_accept_state(server);
+  ck_assert_msg(ftps_ctx_set_role(server, role) == 0, "set_role");
+  if (apply != NULL) {
+    ck_assert_msg(ftps_ctx_apply(server, apply) == 0, "apply");
+  }
+  if (sni != NULL) {
+    ck_assert_msg(SSL_set_tlsext_host_name(client, sni) == 1, "sni");
+  }
+  if (offer != NULL) {
+    ck_assert_msg(SSL_set_session(client, offer) == 1, "set_session");
+  }
+  mark_point();
+  ck_assert_msg(bio_pump(client, server) == 0, "handshake failed: %s",
+    ERR_reason_error_string(ERR_peek_last_error()));
+  out->reused = SSL_session_reused(server);
+  out->reuse = role == FTPS_ROLE_DATA ? ftps_ctx_check_reuse(server) : -1;
+  out->sess = SSL_get1_session(client);
+  (void) SSL_shutdown(server);
+  SSL_set_shutdown(server, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_set_shutdown(client, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  ftps_ctx_clear_role(server);
+  SSL_free(server);
+  SSL_free(client);
+  ERR_clear_error();
+}
+
+#define ON_A      0   /* SSL from A, no SNI */
+#define SNI_B     1   /* SSL from A, SNI switches to B (name-based) */
+#define CTX_B     2   /* SSL from B (B's own port) */
+#define DATA_B    3   /* data: SSL from A dressed in B (after SNI to B) */
+
+typedef struct {
+  const char *name;
+  int protocols, client_max, no_ticket;
+  int first, second;            /* ON_A ... DATA_B */
+  int want_reused;
+} vhost_row_t;
+
+#define VHOST_ROWS(kind, proto, max, noticket) \
+  { kind "_a_to_b_by_sni", proto, max, noticket, ON_A, SNI_B, 0 }, \
+  { kind "_a_to_b_by_port", proto, max, noticket, ON_A, CTX_B, 0 }, \
+  { kind "_b_to_a_by_sni", proto, max, noticket, SNI_B, ON_A, 0 }, \
+  { kind "_a_on_a", proto, max, noticket, ON_A, ON_A, 1 }, \
+  { kind "_b_on_b_by_sni", proto, max, noticket, SNI_B, SNI_B, 1 }, \
+  { kind "_data_after_sni_switch", proto, max, noticket, SNI_B, DATA_B, 1 }
+
+static const vhost_row_t vhost_rows[] = {
+  VHOST_ROWS("tls13_ticket", FTPS_PROTO_ALL, 0, 0),
+  VHOST_ROWS("tls12_ticket", FTPS_PROTO_ALL, TLS1_2_VERSION, 0),
+  VHOST_ROWS("tls12_session_id", FTPS_PROTO_ALL, TLS1_2_VERSION, 1),
+};
+
+static void vhost_conn(vhosts_t *vh, SSL_CTX *cctx, int how,
+    SSL_SESSION *offer, conn_out_t *out) {
+  switch (how) {
+    case ON_A:
+      bio_conn(cctx, vh->a, NULL, FTPS_ROLE_CTRL, NULL, offer, out);
+      break;
+    case SNI_B:
+      bio_conn(cctx, vh->a, NULL, FTPS_ROLE_CTRL, VHOST_B, offer, out);
+      break;
+    case CTX_B:
+      bio_conn(cctx, vh->b, NULL, FTPS_ROLE_CTRL, NULL, offer, out);
+      break;
+    default:
+      bio_conn(cctx, vh->a, vh->b, FTPS_ROLE_DATA, NULL, offer, out);
+      break;
+  }
+}
+
+START_TEST (ftps_ctx_build_session_stays_on_vhost_test) {
+  const vhost_row_t *row = &vhost_rows[_i];
+  client_cfg_t cfg = { 0, row->client_max, NULL, NULL, row->no_ticket };
+  SSL_CTX *cctx = client_ctx_new(&cfg);
+  conn_out_t first, second;
+  vhosts_t vh;
+
+  ck_assert_msg(cctx != NULL, "client_ctx_new");
+  SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+  vhosts_setup(&vh, row->protocols);
+
+  vhost_conn(&vh, cctx, row->first, NULL, &first);
+  ck_assert_msg(first.sess != NULL, "%s: no session", row->name);
+  vhost_conn(&vh, cctx, row->second, first.sess, &second);
+
+  ck_assert_msg(second.reused == row->want_reused,
+    "%s: Expected reused=%d, got %d", row->name, row->want_reused,
+    second.reused);
+  if (row->second == DATA_B) {
+    ck_assert_msg(second.reuse == FTPS_REUSE_OK, "%s: Expected %d, got %d",
+      row->name, FTPS_REUSE_OK, second.reuse);
+  }
+  SSL_SESSION_free(first.sess);
+  SSL_SESSION_free(second.sess);
+  vhosts_teardown(&vh);
+  SSL_CTX_free(cctx);
+}
+END_TEST
+
+static const struct {
+  const char *name;
+  int client_max, no_ticket;
+} cache_rows[] = {
+  { "tls12_session_id", TLS1_2_VERSION, 1 },
+  { "tls12_ticket", TLS1_2_VERSION, 0 },
+  { "tls13", 0, 0 },
+};
+
+/* SECURITY (session memory): data handshakes, refused or not, never add
+ * to the server cache; a TLS 1.2 control session does, once. */
+START_TEST (ftps_ctx_build_cache_holds_only_control_test) {
+  client_cfg_t cfg = { 0, cache_rows[_i].client_max, NULL, NULL,
+    cache_rows[_i].no_ticket };
+  SSL_CTX *cctx = client_ctx_new(&cfg);
+  SSL_CTX *ctx = tlspair_server_ctx_ec(FTPS_PROTO_ALL);
+  conn_out_t out;
+  long before, after;
+  int i, want_ctrl;
+
+  ck_assert_msg(cctx != NULL, "client_ctx_new");
+  before = SSL_CTX_sess_number(ctx);
+  for (i = 0; i < 20; i++) {
+    bio_conn(cctx, ctx, NULL, FTPS_ROLE_DATA, NULL, NULL, &out);
+    ck_assert_msg(out.reuse == FTPS_REUSE_NONE, "%s: Expected %d, got %d",
+      cache_rows[_i].name, FTPS_REUSE_NONE, out.reuse);
+    SSL_SESSION_free(out.sess);
+  }
+  after = SSL_CTX_sess_number(ctx);
+  ck_assert_msg(after == before, "%s: 20 data handshakes: Expected %ld "
+    "cached sessions, got %ld", cache_rows[_i].name, before, after);
+
+  bio_conn(cctx, ctx, NULL, FTPS_ROLE_CTRL, NULL, NULL, &out);
+  want_ctrl = cache_rows[_i].client_max == TLS1_2_VERSION &&
+    cache_rows[_i].no_ticket;
+  ck_assert_msg(SSL_CTX_sess_number(ctx) <= before + 1 &&
+    (!want_ctrl || SSL_CTX_sess_number(ctx) == before + 1),
+    "%s: control handshake: Expected %ld cached sessions, got %ld",
+    cache_rows[_i].name, before + want_ctrl, SSL_CTX_sess_number(ctx));
+  SSL_SESSION_free(out.sess);
+  ftps_ctx_free(ctx);
+  SSL_CTX_free(cctx);
 }
 END_TEST
 
@@ -540,6 +776,10 @@ Suite *tests_get_ctx_suite(void) {
   tcase_add_loop_test(tc, ftps_ctx_check_reuse_binding_test, 0,
     TESTS_NELEMS(reuse_rows));
   tcase_add_test(tc, ftps_ctx_reuse_str_args_test);
+  tcase_add_loop_test(tc, ftps_ctx_build_session_stays_on_vhost_test, 0,
+    TESTS_NELEMS(vhost_rows));
+  tcase_add_loop_test(tc, ftps_ctx_build_cache_holds_only_control_test, 0,
+    TESTS_NELEMS(cache_rows));
   suite_add_tcase(suite, tc);
 
   return suite;

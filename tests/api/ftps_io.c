@@ -134,7 +134,7 @@ START_TEST (ftps_io_accept_handshake_test) {
   hs_server(ctx, sv[0], row);
   close(sv[0]);
   rc = client_finish(&client, report, sizeof(report));
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 
   if (!row->want_ok) {
     ck_assert_msg(rc != 0, "%s: client handshake succeeded: %s", row->name,
@@ -197,7 +197,7 @@ START_TEST (ftps_io_read_close_notify_test) {
   close(fd);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -232,7 +232,7 @@ START_TEST (ftps_io_read_truncation_test) {
   close(fd);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -269,7 +269,7 @@ START_TEST (ftps_io_read_truncation_mid_record_test) {
   close(sv[0]);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -299,7 +299,7 @@ START_TEST (ftps_io_pending_test) {
   close(fd);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -345,7 +345,7 @@ START_TEST (ftps_io_write_large_test) {
     SSL_ERROR_ZERO_RETURN);
   ck_assert_msg(strstr(report, want) != NULL, "Expected '%s', got '%s'", want,
     report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -377,7 +377,7 @@ START_TEST (ftps_io_accept_timeout_test) {
   ftps_io_free(io);
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -432,7 +432,7 @@ START_TEST (ftps_io_accept_partial_record_timeout_test) {
 
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -472,7 +472,7 @@ START_TEST (ftps_io_read_partial_record_test) {
   close(sv[0]);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -525,7 +525,7 @@ START_TEST (ftps_io_accept_garbage_test) {
   ftps_io_free(io);
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -588,7 +588,7 @@ START_TEST (ftps_io_set_wait_cb_signal_test) {
   ftps_io_free(io);
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -646,7 +646,7 @@ START_TEST (ftps_io_shutdown_bidirectional_test) {
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
   ck_assert_msg(got == sizeof(want) - 1 && strcmp(buf, want) == 0,
     "Expected '%s' in clear, got %d bytes '%s'", want, (int) got, buf);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -681,7 +681,7 @@ START_TEST (ftps_io_shutdown_peer_silent_test) {
   close(sv[0]);
   rc = client_finish(&client, report, sizeof(report));
   ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -760,7 +760,7 @@ START_TEST (ftps_io_new_args_test) {
 
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -838,7 +838,7 @@ START_TEST (ftps_io_read_args_test) {
   ftps_io_free(io);
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 
@@ -868,7 +868,7 @@ START_TEST (ftps_io_free_restores_blocking_test) {
 
   close(sv[0]);
   close(sv[1]);
-  SSL_CTX_free(ctx);
+  ftps_ctx_free(ctx);
 }
 END_TEST
 

@@ -55,14 +55,20 @@ void tlspair_policy(ftps_policy_t *p, int protocols, const char *cert1,
 
 SSL_CTX *tlspair_server_ctx(int protocols, const char *cert1, const char *key1,
     const char *cert2, const char *key2) {
-  char err[TLSPAIR_ERRLEN] = "";
   ftps_policy_t p;
-  SSL_CTX *ctx;
 
   ck_assert_msg(testpki_dir() != NULL, "test PKI unavailable");
   tlspair_policy(&p, protocols, cert1, key1, cert2, key2);
+  return tlspair_server_ctx_policy(&p, "tlspair");
+}
+
+SSL_CTX *tlspair_server_ctx_policy(const ftps_policy_t *p,
+    const char *vhost_id) {
+  char err[TLSPAIR_ERRLEN] = "";
+  SSL_CTX *ctx;
+
   mark_point();
-  ctx = ftps_ctx_build(&p, err, sizeof(err));
+  ctx = ftps_ctx_build(p, vhost_id, err, sizeof(err));
   ck_assert_msg(ctx != NULL, "ftps_ctx_build failed: %s", err);
   return ctx;
 }

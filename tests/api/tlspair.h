@@ -40,6 +40,10 @@ SSL_CTX *tlspair_server_ctx(int protocols, const char *cert1,
     const char *key1, const char *cert2, const char *key2);
 SSL_CTX *tlspair_server_ctx_ec(int protocols);
 
+/* A context for policy p, as the vhost vhost_id. */
+SSL_CTX *tlspair_server_ctx_policy(const ftps_policy_t *p,
+    const char *vhost_id);
+
 void tlspair_make_pair(int sv[2]);
 
 /* Reads exactly len bytes; returns what the last ftps_io_read() said. */
