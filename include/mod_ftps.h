@@ -102,7 +102,8 @@ void ftps_facts_ctrl(SSL *ssl);
 int ftps_fsio_register(void);
 void ftps_fsio_arm(cmd_rec *cmd);
 int ftps_fsio_commit(void);
-void ftps_fsio_disarm(void);
+void ftps_fsio_disarm(cmd_rec *cmd);
+void ftps_fsio_end(void);
 
 /* ftps_log.c: FTPSLog and trace. */
 int ftps_log_open(const char *path);

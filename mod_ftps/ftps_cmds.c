@@ -92,6 +92,11 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
   const char *msg = NULL;
   int code, required;
 
+  /* The previous upload's failure paths have all run (mod_xfer's last one
+   * is LOG_CMD_ERR); commands read during a transfer (ABOR) are not new. */
+  if (!(session.sf_flags & SF_XFER)) {
+    ftps_fsio_end();
+  }
   if (!engine_on()) {
     return PR_DECLINED(cmd);
   }
@@ -121,7 +126,7 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
 }
 
 MODRET ftps_post_any(cmd_rec *cmd) {
-  ftps_fsio_disarm();
+  ftps_fsio_disarm(cmd);
   return PR_DECLINED(cmd);
 }
 

@@ -200,6 +200,42 @@ def test_delete_aborted_stores_stalled_failure_keeps_existing_file():
     _fail_stalled(a, sa)
     check(srv.file_sha("da-existing.bin") == sha256(keep),
           "an unsecured upload deleted or changed the existing file")
+    # The guard ends with the upload: the owner may still delete the file.
+    rep = a.cmd("DELE da-existing.bin")
+    check(rep.code == 250, "DELE after the refused upload: want 250, got %r" % rep)
+    check(not os.path.exists(srv.path("da-existing.bin")), "DELE left the file")
+    _after_refusal(a)
+
+
+def _abort_own_upload(srv, name):
+    """Secure the data channel, send some bytes, then vanish without
+    close_notify: a failed upload of this client's own file."""
+    a = _login(srv)
+    sa, _ = _begin(a, "STOR", name)
+    sa = _secure(a, sa)
+    sa.sendall(os.urandom(30000))
+    _wait_for(lambda: any(n.endswith(name) or n.endswith(name + ".")
+                          for n in os.listdir(srv.home)), "the upload's file")
+    sa.close()                       # no close_notify: truncated upload
+    rep = a.reply()
+    check(rep.code != 226, "a truncated upload got 226: %r" % rep)
+    return a
+
+
+def test_delete_aborted_stores_still_removes_own_aborted_upload():
+    srv = server(extra=["DeleteAbortedStores on"])
+    a = _abort_own_upload(srv, "own-aborted.bin")
+    check(not os.path.exists(srv.path("own-aborted.bin")),
+          "DeleteAbortedStores no longer removes this client's aborted upload")
+    _after_refusal(a)
+
+
+def test_hidden_stores_still_removes_own_aborted_temp():
+    srv = server(extra=["HiddenStores on"])
+    before = _listing(srv)
+    a = _abort_own_upload(srv, "own-hidden.bin")
+    check(_listing(srv) == before, "an aborted HiddenStores upload left files: %r"
+          % sorted(set(_listing(srv)) - set(before)))
     _after_refusal(a)
 
 
