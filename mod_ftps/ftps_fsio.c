@@ -13,6 +13,15 @@
  * mod_xfer chowns the upload by path (UserOwner, GroupOwner) before the data
  * connection opens; for a file not created yet, that ownership is kept
  * here and applied at creation.
+ *
+ * The client chooses when its data channel gets secured, so the deferral
+ * must not weaken what the core's open guaranteed at STOR time: creation is
+ * exclusive where the core's would have been (HiddenStores, STOU,
+ * AllowOverwrite off), APPE appends to a file created meanwhile, an
+ * existing target must still be the same file, and mod_xfer's failure
+ * paths may unlink only a file this upload created or truncated. Opens
+ * the deferral cannot handle (a path too long, not the upload's first
+ * write open) go to the core unchanged.
  */
 
 #ifndef _GNU_SOURCE
