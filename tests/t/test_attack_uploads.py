@@ -76,7 +76,18 @@ def _wait_for(cond, what, timeout=10):
 
 
 def _listing(srv):
-    return sorted(os.listdir(srv.home))
+    """Every file in the home directory with its sha256 (None: not a
+    regular file): which files exist, and what they hold."""
+    out = {}
+    for name in sorted(os.listdir(srv.home)):
+        p = srv.path(name)
+        out[name] = sha256(open(p, "rb").read()) if os.path.isfile(p) else None
+    return out
+
+
+def _diff(before, after):
+    return {n: (before.get(n), after.get(n)) for n in set(before) | set(after)
+            if before.get(n) != after.get(n)}
 
 
 def _after_refusal(r):
@@ -105,8 +116,8 @@ def _race_hidden(srv, name, stalled_action):
     check(rep_a.code != 226, "the stalled upload got 226: %r" % rep_a)
     check(os.path.exists(srv.path(_hidden(name))),
           "A's failure removed B's HiddenStores file %s" % _hidden(name))
-    check(_listing(srv) == before, "A's failure changed the directory: %r -> %r"
-          % (before, _listing(srv)))
+    check(_listing(srv) == before, "A's failure changed the directory: %r"
+          % _diff(before, _listing(srv)))
     rest = os.urandom(60000)
     sb.sendall(rest)
     _finish(sb)
@@ -158,9 +169,12 @@ def test_allow_overwrite_off_concurrent_stor_only_one_226():
     _finish(sb)
     check(b.reply().code == 226, "B's upload failed")
     check(srv.file_sha(name) == sha256(data_b), "B's file differs")
+    before = _listing(srv)
     rep_a = _late_handshake(a, sa)
     check(rep_a.code != 226, "AllowOverwrite off: both uploads got 226 (%r)" % rep_a)
     check(srv.file_sha(name) == sha256(data_b), "A's refused upload changed B's file")
+    check(_listing(srv) == before, "A's refused upload changed files: %r"
+          % _diff(before, _listing(srv)))
     # What A tries next: the upload again, plainly refused before any 150.
     a.pasv()
     rep = a.cmd("STOR " + name)
@@ -182,7 +196,10 @@ def test_delete_aborted_stores_stalled_failure_keeps_other_file():
     sb.sendall(data_b)
     _finish(sb)
     check(b.reply().code == 226, "B's upload failed")
+    before = _listing(srv)
     _fail_stalled(a, sa)
+    check(_listing(srv) == before, "A's failure changed files: %r"
+          % _diff(before, _listing(srv)))
     check(os.path.exists(srv.path(name)),
           "DeleteAbortedStores: A's unsecured upload deleted B's file")
     check(srv.file_sha(name) == sha256(data_b), "B's file differs")
@@ -196,8 +213,11 @@ def test_delete_aborted_stores_stalled_failure_keeps_existing_file():
     keep = os.urandom(9000)
     srv.put_file("da-existing.bin", keep)
     a = _login(srv)
+    before = _listing(srv)
     sa, _ = _begin(a, "STOR", "da-existing.bin")
     _fail_stalled(a, sa)
+    check(_listing(srv) == before, "an unsecured upload changed files: %r"
+          % _diff(before, _listing(srv)))
     check(srv.file_sha("da-existing.bin") == sha256(keep),
           "an unsecured upload deleted or changed the existing file")
     # The guard ends with the upload: the owner may still delete the file.
@@ -234,8 +254,8 @@ def test_hidden_stores_still_removes_own_aborted_temp():
     srv = server(extra=["HiddenStores on"])
     before = _listing(srv)
     a = _abort_own_upload(srv, "own-hidden.bin")
-    check(_listing(srv) == before, "an aborted HiddenStores upload left files: %r"
-          % sorted(set(_listing(srv)) - set(before)))
+    check(_listing(srv) == before, "an aborted HiddenStores upload changed files: %r"
+          % _diff(before, _listing(srv)))
     _after_refusal(a)
 
 
@@ -273,8 +293,8 @@ def test_stou_refused_creates_nothing():
     ftp = ftp_login(srv, cls=ftplib.FTP_TLS)          # no session reuse: 425
     text = refused_transfer(ftp, "STOU", payload=b"U" * 20000)
     check(str(text)[:3] == "425", "STOU without reuse: want 425, got %r" % text)
-    check(_listing(srv) == before, "a refused STOU left files: %r"
-          % sorted(set(_listing(srv)) - set(before)))
+    check(_listing(srv) == before, "a refused STOU changed files: %r"
+          % _diff(before, _listing(srv)))
     check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after the refused STOU")
     quit_quietly(ftp)
 
@@ -286,8 +306,8 @@ def test_stou_stalled_failure_creates_nothing():
     sa, rep = _begin(a, "STOU", "")
     check("FILE:" in rep.text, "STOU 150 names no file: %r" % rep)
     _fail_stalled(a, sa)
-    check(_listing(srv) == before, "an unsecured STOU left files: %r"
-          % sorted(set(_listing(srv)) - set(before)))
+    check(_listing(srv) == before, "an unsecured STOU changed files: %r"
+          % _diff(before, _listing(srv)))
     _after_refusal(a)
 
 
