@@ -140,9 +140,10 @@ static int defer_creation(const char *path, int flags) {
 /*
  * STOU: mod_xfer's PRE_CMD made the unique file with mkstemp(3), before
  * any data connection. Give the name back and create it exclusively at
- * commit, so a refused data connection leaves nothing behind. Only the
- * empty file this user just made is removed, and only if the name still
- * designates it.
+ * commit, so a refused data connection leaves nothing behind. SECURITY:
+ * only the empty file this user just made is removed, and only if the name
+ * still designates it (a window between lstat and unlink remains, as in
+ * any unlink by name; it is not the client's to time).
  */
 static int defer_stou(int fd, const struct stat *st, const char *path,
     int flags) {
@@ -332,7 +333,9 @@ static int fail_commit(const char *what, int xerrno) {
   return -1;
 }
 
-/* Put the created file behind mod_xfer's descriptor, keeping FD_CLOEXEC. */
+/* Put the created file behind mod_xfer's descriptor. SECURITY: dup2(2)
+ * would drop FD_CLOEXEC, leaking the upload's descriptor into programs the
+ * session runs (mod_exec, pipes in log directives); dup3 keeps it. */
 static int install_fd(int fd) {
   struct stat st;
 
