@@ -113,7 +113,8 @@ void ftps_facts_ctrl(SSL *ssl);
 int ftps_fsio_register(void);
 void ftps_fsio_arm(cmd_rec *cmd);
 int ftps_fsio_commit(void);
-void ftps_fsio_disarm(void);
+void ftps_fsio_disarm(cmd_rec *cmd);
+void ftps_fsio_end(void);
 
 /* ftps_log.c: FTPSLog and trace. Both escape and bound the whole message
  * (ftps/ftps_text.h), so arguments may be peer text as it came. */

@@ -28,69 +28,218 @@ static int user_int(const char *user, const char *name, int dflt) {
   return c != NULL ? *((int *) c->argv[0]) : dflt;
 }
 
-/* ~ and %u in an FTPSAuthorizedCertificates path, for this user. */
-static char *expand_path(pool *p, const char *path, const char *user,
-    struct passwd *pw) {
-  const char *rest = path;
-  char *out;
+/*
+ * An FTPSAuthorizedCertificates path, for this user, in two parts: a
+ * directory the administrator chose (the user's home for "~", else the
+ * configured directory up to the first %u), opened as configured; and the
+ * components below it, which the user may own: each is opened without
+ * following a symbolic link, and ".." is refused, so a user cannot point
+ * this root-privileged open elsewhere. Not covered: links inside the
+ * administrator's part (the home directory itself, or a configured
+ * directory), which are the administrator's choice.
+ */
+typedef struct {
+  const char *base;             /* opened following links */
+  char *rest;                   /* relative; no component followed */
+  const char *full;             /* for log lines */
+} authz_path_t;
+
+static void split_path(pool *p, const char *path, const char *user,
+    struct passwd *pw, authz_path_t *ap) {
+  const char *cut, *pct = strstr(path, "%u");
 
   if (*path == '~') {
-    rest = path + 1;
-    out = pstrcat(p, pw->pw_dir, NULL);
+    ap->base = pw->pw_dir;
+    cut = path;
   } else {
-    out = pstrdup(p, "");
+    cut = path + (pct != NULL ? (size_t) (pct - path) : strlen(path));
+    while (cut > path && *cut != '/') {
+      cut--;
+    }
+    ap->base = *cut != '/' ? "." :
+      (cut == path ? "/" : pstrndup(p, path, (size_t) (cut - path)));
   }
-  out = pstrcat(p, out, rest, NULL);
-  return (char *) sreplace(p, out, "%u", user, NULL);
+  while (*cut == '~' || *cut == '/') {
+    cut++;
+  }
+  ap->rest = (char *) sreplace(p, pstrdup(p, cut), "%u", user, NULL);
+  ap->full = pstrcat(p, ap->base, strcmp(ap->base, "/") == 0 ? "" : "/",
+    ap->rest, NULL);
 }
 
-/* Read the file if its ownership and mode are safe; NULL + *why if not. */
-static char *read_authz_file(pool *p, const char *path, uid_t owner,
-    size_t *len, const char **why) {
-  struct stat st;
-  char *buf = NULL;
-  ssize_t n = -1;
+static const char *file_kind(mode_t mode) {
+  return S_ISLNK(mode) ? "a symbolic link (not followed)" :
+    S_ISFIFO(mode) ? "not a regular file (a FIFO)" :
+    S_ISCHR(mode) ? "not a regular file (a character device)" :
+    S_ISBLK(mode) ? "not a regular file (a block device)" :
+    S_ISSOCK(mode) ? "not a regular file (a socket)" :
+    S_ISDIR(mode) ? "not a regular file (a directory)" :
+    "not a regular file";
+}
+
+/* The next directory below dirfd (which it closes), never through a link. */
+static int open_subdir(int dirfd, const char *name) {
   int fd, xerrno;
+
+  if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+    fd = -1;
+    xerrno = EPERM;
+  } else {
+    /* SECURITY: a user-owned component that is a symbolic link could send
+     * the root-privileged open anywhere: not followed (ELOOP). */
+    struct stat st;
+
+    fd = openat(dirfd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK|
+      O_CLOEXEC);
+    xerrno = errno;
+    if (fd < 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      xerrno = ELOOP;         /* O_DIRECTORY reports a link as ENOTDIR */
+    }
+  }
+  (void) close(dirfd);
+  errno = xerrno;
+  return fd;
+}
+
+/*
+ * SECURITY: the last component must be a regular file before it is opened
+ * at all (a FIFO would block open(2), a device could have side effects);
+ * O_NONBLOCK|O_NOFOLLOW|O_NOCTTY cover a swap between the check and the
+ * open, which the caller re-checks with fstat(2).
+ */
+static int open_leaf(pool *p, int dirfd, const char *name,
+    const authz_path_t *ap, const char **why) {
+  struct stat st;
+  int fd;
+
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    *why = pstrcat(p, "cannot open '", ap->full, "': ", strerror(errno),
+      NULL);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = pstrcat(p, "'", ap->full, "' is ", file_kind(st.st_mode), NULL);
+    return -1;
+  }
+  fd = openat(dirfd, name, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|
+    O_CLOEXEC);
+  if (fd < 0) {
+    *why = pstrcat(p, "cannot open '", ap->full, "': ", strerror(errno),
+      NULL);
+  }
+  return fd;
+}
+
+/* Walk ap->rest below ap->base; root is needed (homes may be 0700). None
+ * of these calls waits: signals are blocked only around them. */
+static int open_authz_file(pool *p, const authz_path_t *ap,
+    const char **why) {
+  char *rest = pstrdup(p, ap->rest), *name, *slash;
+  int dirfd, fd = -1;
 
   pr_signals_block();
   PRIVS_ROOT
-  fd = open(path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
-  xerrno = errno;
+  dirfd = open(ap->base, O_RDONLY|O_DIRECTORY|O_NONBLOCK|O_CLOEXEC);
+  for (name = rest; dirfd >= 0 && (slash = strchr(name, '/')) != NULL;
+      name = slash + 1) {
+    *slash = '\0';
+    if (*name != '\0') {
+      dirfd = open_subdir(dirfd, name);
+    }
+  }
+  if (dirfd < 0) {
+    *why = pstrcat(p, "cannot open '", ap->full, "': ",
+      errno == ELOOP ? "a directory on its path is a symbolic link (not "
+      "followed)" : errno == EPERM ? "'..' or '.' on its path" :
+      strerror(errno), NULL);
+  } else {
+    fd = open_leaf(p, dirfd, name, ap, why);
+    (void) close(dirfd);
+  }
   PRIVS_RELINQUISH
   pr_signals_unblock();
+  return fd;
+}
+
+/* Ownership, mode and size of the opened file; NULL if acceptable. */
+static const char *refuse_file(pool *p, const char *path,
+    const struct stat *st, uid_t owner) {
+  char limit[32];
+
+  /* SECURITY: re-checked on the descriptor (a swap after fstatat). */
+  if (!S_ISREG(st->st_mode)) {
+    return pstrcat(p, "'", path, "' is ", file_kind(st->st_mode), NULL);
+  }
+  if (st->st_uid != owner && st->st_uid != 0) {
+    return pstrcat(p, "'", path, "' is owned by neither the user nor root",
+      NULL);
+  }
+  if (st->st_mode & (S_IWGRP|S_IWOTH)) {
+    return pstrcat(p, "'", path, "' is group- or world-writable", NULL);
+  }
+  /* SECURITY: bounded memory and time per USER, before login. */
+  if (st->st_size > FTPS_AUTHZ_MAX) {
+    pr_snprintf(limit, sizeof(limit), "%d", FTPS_AUTHZ_MAX);
+    return pstrcat(p, "'", path, "' is too large (limit ", limit,
+      " bytes)", NULL);
+  }
+  return NULL;
+}
+
+/* Up to size bytes (short reads, EINTR); NULL on a read error. */
+static char *read_bounded(pool *p, int fd, size_t size, size_t *len) {
+  char *buf = palloc(p, size + 1);
+  size_t total = 0;
+  ssize_t n;
+
+  while (total < size) {
+    n = read(fd, buf + total, size - total);
+    if (n < 0 && errno == EINTR) {
+      pr_signals_handle();
+      continue;
+    }
+    if (n < 0) {
+      return NULL;
+    }
+    if (n == 0) {
+      break;
+    }
+    total += (size_t) n;
+  }
+  buf[total] = '\0';
+  *len = total;
+  return buf;
+}
+
+/* The file's text if it is a safe regular file; NULL + *why if not. */
+static char *read_authz_file(pool *p, const authz_path_t *ap, uid_t owner,
+    size_t *len, const char **why) {
+  struct stat st;
+  char *buf = NULL;
+  int fd = open_authz_file(p, ap, why);
 
   if (fd < 0) {
-    *why = pstrcat(p, "cannot open '", path, "': ", strerror(xerrno), NULL);
     return NULL;
   }
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    *why = pstrcat(p, "'", path, "' is not a regular file", NULL);
-  } else if (st.st_uid != owner && st.st_uid != 0) {
-    *why = pstrcat(p, "'", path, "' is owned by neither the user nor root",
+  if (fstat(fd, &st) < 0) {
+    *why = pstrcat(p, "cannot stat '", ap->full, "': ", strerror(errno),
       NULL);
-  } else if (st.st_mode & (S_IWGRP|S_IWOTH)) {
-    *why = pstrcat(p, "'", path, "' is group- or world-writable", NULL);
-  } else if (st.st_size > FTPS_AUTHZ_MAX) {
-    *why = pstrcat(p, "'", path, "' is too large", NULL);
-  } else {
-    buf = palloc(p, (size_t) st.st_size + 1);
-    n = read(fd, buf, (size_t) st.st_size);
+  } else if ((*why = refuse_file(p, ap->full, &st, owner)) == NULL) {
+    buf = read_bounded(p, fd, (size_t) st.st_size, len);
+    if (buf == NULL) {
+      *why = pstrcat(p, "cannot read '", ap->full, "': ", strerror(errno),
+        NULL);
+    }
   }
   (void) close(fd);
-  if (buf == NULL || n < 0) {
-    if (buf != NULL) {
-      *why = pstrcat(p, "cannot read '", path, "'", NULL);
-    }
-    return NULL;
-  }
-  buf[n] = '\0';
-  *len = (size_t) n;
   return buf;
 }
 
 static int check_authorized_file(pool *p, const char *user,
     const char *path, const char **why) {
   struct passwd *pw = pr_auth_getpwnam(p, user);
+  authz_path_t ap;
   size_t len = 0;
   int bad = 0, res;
   char *buf;
@@ -99,17 +248,18 @@ static int check_authorized_file(pool *p, const char *user,
     *why = "unknown user";
     return -1;
   }
-  path = expand_path(p, path, user, pw);
-  buf = read_authz_file(p, path, pw->pw_uid, &len, why);
+  split_path(p, path, user, pw, &ap);
+  buf = read_authz_file(p, &ap, pw->pw_uid, &len, why);
   if (buf == NULL) {
     return -1;
   }
   res = ftps_cert_authorized(buf, len, ftps_sess.client_fp, &bad);
   if (bad > 0) {
-    ftps_log("%s: '%s' has %d unusable line(s), ignored", user, path, bad);
+    ftps_log("%s: '%s' has %d unusable line(s), ignored", user, ap.full,
+      bad);
   }
   if (res != 1) {
-    *why = pstrcat(p, "certificate not listed in '", path, "'", NULL);
+    *why = pstrcat(p, "certificate not listed in '", ap.full, "'", NULL);
     return -1;
   }
   return 0;
@@ -139,26 +289,37 @@ static int check_user_field(pool *p, const char *user, const char **why) {
   return 0;
 }
 
-/*
- * All certificate constraints configured for user. 1 if none configured,
- * 0 if all hold (the certificate maps to user), -1 with *why if refused.
- */
-int ftps_auth_check_user(const char *user, const char **why) {
-  config_rec *authz = ftps_rules_param_for_user(user,
-    "FTPSAuthorizedCertificates");
-  pool *p = session.pool;
+/* What survives a check: the refusal reason (logged by the caller) and the
+ * mapped user name, in bounded storage, not in session.pool per USER. */
+static const char *keep_why(const char *why) {
+  static char buf[1024];
+
+  if (why == NULL) {
+    return NULL;
+  }
+  sstrncpy(buf, why, sizeof(buf));
+  return buf;
+}
+
+static void keep_cert_user(const char *user) {
+  static char buf[PR_TUNABLE_LOGIN_MAX + 1];
+
+  if (strlen(user) < sizeof(buf)) {
+    sstrncpy(buf, user, sizeof(buf));
+    ftps_sess.cert_user = buf;
+  } else {
+    ftps_sess.cert_user = pstrdup(session.pool, user);
+  }
+}
+
+static int check_constraints(pool *p, const char *user,
+    const config_rec *authz, const char **why) {
   int field_res;
 
-  *why = NULL;
-  if (ftps_rules_param_for_user(user, "FTPSUserName") == NULL &&
-      authz == NULL) {
-    return 1;
-  }
   if (ftps_sess.client_cert == NULL) {
     *why = "no verified client certificate";
     return -1;
   }
-
   field_res = check_user_field(p, user, why);
   if (field_res < 0) {
     return -1;
@@ -167,11 +328,35 @@ int ftps_auth_check_user(const char *user, const char **why) {
       why) < 0) {
     return -1;
   }
-  if (field_res == 1 && authz == NULL) {
+  return field_res == 1 && authz == NULL ? 1 : 0;
+}
+
+/*
+ * All certificate constraints configured for user. 1 if none configured,
+ * 0 if all hold (the certificate maps to user), -1 with *why if refused.
+ * Runs for every USER before login: its memory is a sub-pool destroyed
+ * here (an authorized-certificates file may be 256 KiB).
+ */
+int ftps_auth_check_user(const char *user, const char **why) {
+  config_rec *authz = ftps_rules_param_for_user(user,
+    "FTPSAuthorizedCertificates");
+  pool *p;
+  int res;
+
+  *why = NULL;
+  if (ftps_rules_param_for_user(user, "FTPSUserName") == NULL &&
+      authz == NULL) {
     return 1;
   }
-  ftps_sess.cert_user = pstrdup(session.pool, user);
-  return 0;
+  p = make_sub_pool(session.pool);
+  pr_pool_tag(p, "mod_ftps USER certificate check");
+  res = check_constraints(p, user, authz, why);
+  *why = keep_why(*why);
+  destroy_pool(p);
+  if (res == 0) {
+    keep_cert_user(user);
+  }
+  return res;
 }
 
 /*

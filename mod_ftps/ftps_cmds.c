@@ -93,6 +93,11 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
   int code, required;
 
   ftps_auth_pre_pass(cmd);
+  /* The previous upload's failure paths have all run (mod_xfer's last one
+   * is LOG_CMD_ERR); commands read during a transfer (ABOR) are not new. */
+  if (!(session.sf_flags & SF_XFER)) {
+    ftps_fsio_end();
+  }
   if (!engine_on()) {
     return PR_DECLINED(cmd);
   }
@@ -122,7 +127,7 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
 }
 
 MODRET ftps_post_any(cmd_rec *cmd) {
-  ftps_fsio_disarm();
+  ftps_fsio_disarm(cmd);
   if (pr_cmd_cmp(cmd, PR_CMD_PASS_ID) == 0) {
     ftps_auth_logged_in();
   }
@@ -131,7 +136,7 @@ MODRET ftps_post_any(cmd_rec *cmd) {
 }
 
 MODRET ftps_post_any_err(cmd_rec *cmd) {
-  ftps_fsio_disarm();
+  ftps_fsio_disarm(cmd);
   ftps_auth_check_cert_login(cmd);
   return PR_DECLINED(cmd);
 }

@@ -13,6 +13,15 @@
  * mod_xfer chowns the upload by path (UserOwner, GroupOwner) before the data
  * connection opens; for a file not created yet, that ownership is kept
  * here and applied at creation.
+ *
+ * The client chooses when its data channel gets secured, so the deferral
+ * must not weaken what the core's open guaranteed at STOR time: creation is
+ * exclusive where the core's would have been (HiddenStores, STOU,
+ * AllowOverwrite off), APPE appends to a file created meanwhile, an
+ * existing target must still be the same file, and mod_xfer's failure
+ * paths may unlink only a file this upload created or truncated. Opens
+ * the deferral cannot handle (a path too long, not the upload's first
+ * write open) go to the core unchanged.
  */
 
 #ifndef _GNU_SOURCE
@@ -24,18 +33,31 @@
 
 static const char *trace_channel = "ftps.fsio";
 
-/* The upload being set up in this process (at most one at a time). */
+/*
+ * The upload being set up in this process (at most one at a time). Armed
+ * by the command's PRE_CMD, it defers the first write open of that command
+ * only; it guards unlinks of that path until the command's LOG phase, since
+ * mod_xfer's failure paths (stor_abort, xfer_err_cleanup) run that late.
+ */
 static struct {
+  cmd_rec *cmd;                 /* the upload command that armed us */
   int armed;
+  int used;                     /* this command's deferral is taken */
+  int stou;                     /* the command is STOU */
+  int guard;                    /* unlinks of path are checked */
+  int ours;                     /* the file at path is this upload's */
   int fd;                       /* descriptor handed to mod_xfer, or -1 */
   int create;                   /* fd is a placeholder; create at commit */
   int truncate;                 /* truncate at commit */
-  int flags;                    /* the original open flags */
-  char *path;
+  int flags;                    /* flags to create with at commit */
+  mode_t mode;                  /* STOU: mode to keep, or 0 */
+  dev_t dev;                    /* identity of the file at path: the */
+  ino_t ino;                    /* existing one, or ours once created */
+  char path[PR_TUNABLE_PATH_MAX];
   int (*next_open)(pr_fh_t *, const char *, int);
   uid_t uid;                    /* ownership asked for before creation */
   gid_t gid;                    /* ((uid_t) -1: unchanged) */
-} pending = { 0, -1 };
+} pending = { NULL, 0, 0, 0, 0, 0, -1 };
 
 static pr_fs_t *ftps_fs;
 
@@ -76,6 +98,99 @@ static int dir_writable(const char *path) {
   return faccessat(AT_FDCWD, dir, W_OK|X_OK, AT_EACCESS);
 }
 
+static int same_file(const struct stat *st) {
+  return st->st_dev == pending.dev && st->st_ino == pending.ino;
+}
+
+static int overwrite_allowed(void) {
+  unsigned char *allow = get_param_ptr(CURRENT_CONF, "AllowOverwrite",
+    FALSE);
+
+  return allow != NULL && *allow == TRUE;
+}
+
+/*
+ * SECURITY: the name is free now but may be taken before the data channel
+ * is secured, at a time the client chooses. Where the core's open would
+ * not have overwritten a file created meanwhile (HiddenStores' O_EXCL,
+ * STOU's unique name, AllowOverwrite off), creation at commit is exclusive.
+ */
+static int creation_flags(int flags) {
+  if (pending.stou || ((flags & O_TRUNC) && !overwrite_allowed())) {
+    flags |= O_EXCL;
+  }
+  return flags;
+}
+
+static int defer_creation(const char *path, int flags) {
+  int fd;
+
+  if (dir_writable(path) < 0) {
+    return -1;
+  }
+  fd = memfd_create("mod_ftps-upload", MFD_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  pending.create = TRUE;
+  pending.flags = creation_flags(flags);
+  return fd;
+}
+
+/*
+ * STOU: mod_xfer's PRE_CMD made the unique file with mkstemp(3), before
+ * any data connection. Give the name back and create it exclusively at
+ * commit, so a refused data connection leaves nothing behind. SECURITY:
+ * only the empty file this user just made is removed, and only if the name
+ * still designates it (a window between lstat and unlink remains, as in
+ * any unlink by name; it is not the client's to time).
+ */
+static int defer_stou(int fd, const struct stat *st, const char *path,
+    int flags) {
+  struct stat cur;
+
+  if (!S_ISREG(st->st_mode) || st->st_size != 0 || st->st_nlink != 1 ||
+      st->st_uid != geteuid() || lstat(path, &cur) < 0 || !same_file(&cur) ||
+      unlink(path) < 0) {
+    pr_trace_msg(trace_channel, 3, "STOU file '%s' not deferred", path);
+    pending.truncate = (flags & O_TRUNC) != 0;
+    return fd;
+  }
+  (void) close(fd);
+  pending.mode = st->st_mode & 07777;
+  return defer_creation(path, flags);
+}
+
+static int defer_existing(int fd, const char *path, int flags) {
+  struct stat st;
+
+  if (flags & O_EXCL) {
+    (void) close(fd);
+    errno = EEXIST;
+    return -1;
+  }
+  if (fstat(fd, &st) < 0) {
+    int xerrno = errno;
+    (void) close(fd);
+    errno = xerrno;
+    return -1;
+  }
+  pending.dev = st.st_dev;
+  pending.ino = st.st_ino;
+  if (pending.stou) {
+    return defer_stou(fd, &st, path, flags);
+  }
+  pending.truncate = (flags & O_TRUNC) != 0;
+  return fd;
+}
+
+/* A write open that creates or truncates, first of an armed upload. */
+static int wants_deferral(const char *path, int flags) {
+  return pending.armed && !pending.used &&
+    (flags & (O_WRONLY|O_RDWR)) && (flags & (O_CREAT|O_TRUNC)) &&
+    strlen(path) < sizeof(pending.path);
+}
+
 static int deferred_open(pr_fh_t *fh, const char *path, int flags) {
   int (*next)(pr_fh_t *, const char *, int) = lower_open(fh);
   int fd;
@@ -84,36 +199,25 @@ static int deferred_open(pr_fh_t *fh, const char *path, int flags) {
     errno = ENOSYS;
     return -1;
   }
-  if (!pending.armed || pending.fd >= 0 ||
-      !(flags & (O_WRONLY|O_RDWR)) || !(flags & (O_CREAT|O_TRUNC))) {
+  if (!wants_deferral(path, flags)) {
     return next(fh, path, flags);
   }
 
+  pending.used = pending.guard = TRUE;
   pending.next_open = next;
-  pending.flags = flags;
-  pending.truncate = (flags & O_TRUNC) != 0;
-  pending.create = 0;
+  sstrncpy(pending.path, path, sizeof(pending.path));
 
   fd = next(fh, path, flags & ~(O_CREAT|O_TRUNC|O_EXCL));
+  if (fd >= 0) {
+    fd = defer_existing(fd, path, flags);
+  } else if (errno == ENOENT && (flags & O_CREAT)) {
+    fd = defer_creation(path, flags);
+  }
   if (fd < 0) {
-    if (errno != ENOENT || !(flags & O_CREAT) || dir_writable(path) < 0) {
-      return -1;
-    }
-    fd = memfd_create("mod_ftps-upload", MFD_CLOEXEC);
-    if (fd < 0) {
-      return -1;
-    }
-    pending.create = 1;
-  } else if (flags & O_EXCL) {
-    (void) close(fd);
-    errno = EEXIST;
     return -1;
   }
 
   pending.fd = fd;
-  pending.path = pstrdup(session.pool, path);
-  pending.uid = (uid_t) -1;
-  pending.gid = (gid_t) -1;
   ftps_log_trace(trace_channel, 9, "deferred %s of '%s' until the data "
     "channel is secured", pending.create ? "creation" : "truncation", path);
   return fd;
@@ -121,7 +225,7 @@ static int deferred_open(pr_fh_t *fh, const char *path, int flags) {
 
 /* Is path the upload whose creation waits for the data channel? */
 static int is_pending_creation(const char *path) {
-  return pending.armed && pending.fd >= 0 && pending.create &&
+  return pending.fd >= 0 && pending.create &&
     path != NULL && strcmp(path, pending.path) == 0;
 }
 
@@ -183,50 +287,150 @@ static int apply_owner(int fd) {
   return 0;
 }
 
-int ftps_fsio_commit(void) {
-  int fd, xerrno;
+/* Unlink of path by the first layer below ours that implements it. */
+static int lower_unlink(pr_fs_t *fs, const char *path) {
+  pr_fs_t *next = fs != NULL ? fs->fs_next : NULL;
 
-  if (pending.fd < 0 || (!pending.create && !pending.truncate)) {
-    pending.fd = -1;
-    return 0;
+  while (next != NULL && next->unlink == NULL) {
+    next = next->fs_next;
   }
-
-  if (pending.create) {
-    fd = pending.next_open(NULL, pending.path, pending.flags);
-    if (fd < 0 || dup2(fd, pending.fd) < 0) {
-      xerrno = errno;
-      if (fd >= 0) {
-        (void) close(fd);
-      }
-      ftps_log("cannot create '%s' for upload: %s", pending.path,
-        strerror(xerrno));
-      errno = xerrno;
-      return -1;
-    }
-    (void) close(fd);
-    (void) apply_owner(pending.fd);
-
-  } else if (ftruncate(pending.fd, 0) < 0) {
-    xerrno = errno;
-    ftps_log("cannot truncate '%s' for upload: %s", pending.path,
-      strerror(xerrno));
-    errno = xerrno;
+  if (next == NULL) {
+    errno = ENOSYS;
     return -1;
   }
+  return next->unlink(next, path);
+}
 
-  pending.fd = -1;
+/* Does path still name the file this upload created or truncated? */
+static int still_ours(const char *path) {
+  struct stat st;
+
+  return pending.ours && lstat(path, &st) == 0 && same_file(&st);
+}
+
+/*
+ * SECURITY: mod_xfer removes the upload's file when it fails
+ * (DeleteAbortedStores, HiddenStores' temp file), by name. Unless this
+ * upload created or truncated the file now at that name, the file is
+ * someone else's (another session's upload that took the name while our
+ * data channel was not yet secured, or a file we never touched): keep it.
+ */
+static int guarded_unlink(pr_fs_t *fs, const char *path) {
+  if (pending.guard && strcmp(path, pending.path) == 0 &&
+      !still_ours(path)) {
+    ftps_log("not removing '%s' after a failed upload: this upload did "
+      "not create it", path);
+    errno = ENOENT;
+    return -1;
+  }
+  return lower_unlink(fs, path);
+}
+
+static int fail_commit(const char *what, int xerrno) {
+  ftps_log("cannot %s '%s' for upload: %s", what, pending.path,
+    strerror(xerrno));
+  errno = xerrno;
+  return -1;
+}
+
+/* Put the created file behind mod_xfer's descriptor. SECURITY: dup2(2)
+ * would drop FD_CLOEXEC, leaking the upload's descriptor into programs the
+ * session runs (mod_exec, pipes in log directives); dup3 keeps it. */
+static int install_fd(int fd) {
+  struct stat st;
+
+  if (dup3(fd, pending.fd, O_CLOEXEC) < 0 || fstat(pending.fd, &st) < 0) {
+    return -1;
+  }
+  pending.dev = st.st_dev;
+  pending.ino = st.st_ino;
   return 0;
 }
 
+static int commit_creation(void) {
+  int fd, xerrno;
+
+  fd = pending.next_open(NULL, pending.path, pending.flags);
+  if (fd < 0) {
+    xerrno = errno;
+    return fail_commit(xerrno == EEXIST ? "create (it appeared while the "
+      "data channel was being secured)" : "create", xerrno);
+  }
+  if ((!(pending.flags & O_TRUNC) && lseek(fd, 0, SEEK_END) < 0) ||
+      (pending.mode != 0 && fchmod(fd, pending.mode) < 0) ||
+      install_fd(fd) < 0) {
+    xerrno = errno;
+    (void) close(fd);
+    if (pending.flags & O_EXCL) {
+      (void) unlink(pending.path);      /* exclusively ours, and unusable */
+    }
+    return fail_commit("create", xerrno);
+  }
+  (void) close(fd);
+  (void) apply_owner(pending.fd);
+  return 0;
+}
+
+/*
+ * SECURITY: the file existed when the upload was armed; the client chose
+ * when the data channel got secured. If the name now designates another
+ * file (replaced or removed meanwhile), writing into ours would report a
+ * complete upload nobody can see, and truncating would be blind: refuse.
+ */
+static int commit_existing(void) {
+  struct stat st;
+
+  if (stat(pending.path, &st) < 0) {
+    return fail_commit("reopen (removed while the data channel was being "
+      "secured)", errno);
+  }
+  if (!same_file(&st)) {
+    return fail_commit("reopen (replaced while the data channel was being "
+      "secured)", ESTALE);
+  }
+  if (pending.truncate && ftruncate(pending.fd, 0) < 0) {
+    return fail_commit("truncate", errno);
+  }
+  return 0;
+}
+
+int ftps_fsio_commit(void) {
+  int res;
+
+  if (pending.fd < 0) {
+    return 0;
+  }
+  res = pending.create ? commit_creation() : commit_existing();
+  pending.fd = -1;
+  pending.ours = (res == 0);
+  return res;
+}
+
 void ftps_fsio_arm(cmd_rec *cmd) {
-  if (ftps_fs != NULL && is_upload(cmd->argv[0])) {
-    pending.armed = TRUE;
+  if (ftps_fs == NULL || !is_upload(cmd->argv[0])) {
+    return;
+  }
+  memset(&pending, 0, sizeof(pending));
+  pending.cmd = cmd;
+  pending.armed = TRUE;
+  pending.stou = strcmp(cmd->argv[0], C_STOU) == 0;
+  pending.fd = -1;
+  pending.uid = (uid_t) -1;
+  pending.gid = (gid_t) -1;
+}
+
+/* Opens are deferred only until the command's POST phase. */
+void ftps_fsio_disarm(cmd_rec *cmd) {
+  if (cmd == pending.cmd) {
+    pending.armed = FALSE;
     pending.fd = -1;
   }
 }
 
-void ftps_fsio_disarm(void) {
-  pending.armed = FALSE;
+/* The upload's command is over, with all its failure paths (called at the
+ * next command). */
+void ftps_fsio_end(void) {
+  memset(&pending, 0, sizeof(pending));
   pending.fd = -1;
 }
 
@@ -238,5 +442,6 @@ int ftps_fsio_register(void) {
   ftps_fs->open = deferred_open;
   ftps_fs->chown = deferred_chown;
   ftps_fs->lchown = deferred_lchown;
+  ftps_fs->unlink = guarded_unlink;
   return 0;
 }
