@@ -1,7 +1,12 @@
 /*
- * mod_ftps.h -- shared declarations of the glue files (the only files that
- * include ProFTPD headers): the per-vhost table, the per-process session
- * state, and each glue file's entry points.
+ * mod_ftps.h -- the glue layer's one header (README: one header per source
+ * file for the pure and TLS layers, this one for the whole glue layer): the
+ * per-vhost table, the session state and its transitions, and each glue
+ * file's entry points.
+ *
+ * No OpenSSL here or in anything included here: the glue sees the TLS
+ * layer only through ftps/ftps_io.h, ftps/ftps_ctx.h and ftps/ftps_cert.h,
+ * whose types are opaque (scripts/check-layering enforces it).
  */
 #ifndef MOD_FTPS_H
 #define MOD_FTPS_H
@@ -11,12 +16,13 @@
 
 #include "ftps/ftps_policy.h"
 #include "ftps/ftps_prot.h"
+#include "ftps/ftps_state.h"
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_io.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"
 
-#define MOD_FTPS_VERSION        "mod_ftps/0.1.0"
+#define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
 #if PROFTPD_VERSION_NUMBER < 0x0001030805
 # error "mod_ftps requires ProFTPD 1.3.8 or later"
@@ -28,46 +34,75 @@ extern module ftps_module;
 typedef struct {
   server_rec *server;
   ftps_policy_t policy;         /* merged and validated */
-  SSL_CTX *ctx;                 /* NULL when FTPSEngine is off */
+  ftps_ctx_t *ctx;              /* NULL when FTPSEngine is off */
 } ftps_vhost_t;
 
 /*
- * The state of this session process (B7: one per process). Resetting it is
- * a single memset.
+ * The rules in force, resolved from the configuration by ftps_rules.c (the
+ * only glue file that looks FTPS directives up at run time), at the moments
+ * ftps_session.c asks: session start, vhost switch, USER, PASS.
  */
 typedef struct {
+  int required;                 /* FTPSRequired (FTPS_REQ_*) */
+  int options;                  /* FTPSOptions (FTPS_OPT_*) */
+  int user_field;               /* FTPSUserName (FTPS_CERT_FIELD_*) */
+  const char *user_oid;         /* ... its dotted OID, or NULL */
+  const char *authz_path;       /* FTPSAuthorizedCertificates, or NULL */
+  int cert_login;               /* FTPSCertLogin (0/1) */
+} ftps_rules_t;
+
+/*
+ * The state of this session process (B7, B25). ftps_session.c owns it and
+ * is its only writer: every other file reads it through ftps_session() and
+ * changes it only by calling a named transition below.
+ */
+typedef struct {
+  ftps_lc_t lc;                 /* lifecycle (ftps_state.c) */
+  ftps_prot_state_t prot;       /* RFC 4217 state (ftps_prot.c) */
   const ftps_vhost_t *vhost;    /* policy + context of main_server */
   const ftps_vhost_t *sni_vhost;/* the vhost SNI chose, if any */
-  SSL_CTX *ctrl_ctx;            /* context the control SSL was made from;
-                                 * data SSLs share it (and its sessions) */
-  int required;                 /* FTPSRequired in force (session level) */
-  int options;                  /* FTPSOptions in force (session level) */
-  ftps_prot_state_t prot;       /* RFC 4217 state */
+  ftps_ctx_t *ctrl_ctx;         /* context the control TLS was made from;
+                                 * data connections share its sessions */
+  ftps_rules_t rules;           /* session-level rules in force */
   ftps_io_t *ctrl;              /* control TLS; NULL while clear */
   ftps_io_t *data;              /* TLS of the open data connection */
   time_t ctrl_refreshed;        /* last session refresh on the control */
-  int logfd;                    /* FTPSLog, -1 if none */
-  const char *log_path;         /* the FTPSLog open on logfd */
   int upload_truncated;         /* the current upload lacked close_notify */
   int prelogin_errors;          /* failed commands before login */
-  X509 *client_cert;            /* verified control-channel client cert */
+  ftps_cert_t *client_cert;     /* verified control-channel client cert */
   char client_fp[FTPS_CERT_FP_HEX_LEN]; /* its SHA-256, "" if none */
-  char *cert_user;              /* USER the certificate was mapped to */
-  int cert_login;               /* FTPS_CERT_LOGIN_*: the 232 path */
+  char cert_user[FTPS_CERT_NAME_MAX + 1]; /* USER it was mapped to, or "" */
 } ftps_sess_t;
 
-/* Where a certificate (232) login stands. mod_auth marks the session
- * authenticated before it replays PASS and never undoes that when the PASS
- * fails, so a login that is not DONE by the end of USER ends the session. */
-#define FTPS_CERT_LOGIN_NONE     0
-#define FTPS_CERT_LOGIN_PENDING  1   /* requires_pass said yes; PASS replay */
-#define FTPS_CERT_LOGIN_DONE     2   /* the replayed PASS succeeded */
+/* ftps_session.c: the owner of ftps_sess_t and its transitions. */
+const ftps_sess_t *ftps_session(void);
+int ftps_session_engine_on(void);
+void ftps_session_start(const ftps_vhost_t *vh);
+void ftps_session_sni_chosen(const ftps_vhost_t *vh);
+int ftps_session_ctrl_secured(ftps_io_t *io, ftps_ctx_t *ctx);
+void ftps_session_ctrl_refreshed(void);
+int ftps_session_ctrl_cleared(void);
+void ftps_session_ctrl_closed(void);
+int ftps_session_vhost_followed(const ftps_vhost_t *vh);
+void ftps_session_rules_changed(void);
+int ftps_session_user_identified(const char *user, int cert_mapped);
+void ftps_session_user_refused(void);
+int ftps_session_cert_login(void);
+int ftps_session_logged_in(void);
+int ftps_session_logged_in_now(void);
+void ftps_session_prot(const ftps_prot_state_t *next);
+int ftps_session_data_secured(ftps_io_t *io);
+void ftps_session_upload_truncated(void);
+void ftps_session_data_closed(void);
+int ftps_session_prelogin_error(void);
+void ftps_session_end(void);
 
-extern ftps_sess_t ftps_sess;
-
-/* ftps_conf.c: directive handlers and the per-vhost table. */
+/* ftps_conf.c: directive handlers and the per-vhost table. prepare runs on
+ * each new context before its warm-up (the module passes the SNI chooser:
+ * conf knows nothing of vhost switching). */
 extern conftable ftps_conftab[];
-int ftps_conf_build_vhosts(void);
+typedef int (*ftps_conf_prepare_fn)(ftps_ctx_t *ctx);
+int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare);
 int ftps_conf_any_engine(void);
 const ftps_vhost_t *ftps_conf_vhost(const server_rec *s);
 void ftps_conf_free_vhosts(void);
@@ -82,32 +117,33 @@ void ftps_netio_unregister(void);
 int ftps_netio_ctrl_accept(void);
 int ftps_netio_ctrl_clear(void);
 void ftps_netio_discard_pending(void);
-void ftps_netio_tune_server(server_rec *s);
 
-/* ftps_rules.c: which FTPSRequired/FTPSOptions apply now. */
-void ftps_rules_refresh(void);
-int ftps_rules_required_for_user(const char *user);
-config_rec *ftps_rules_param_for_user(const char *user, const char *name);
-int ftps_rules_required_for_transfer(cmd_rec *cmd);
+/* ftps_rules.c: the one resolver of FTPS directives at run time. */
+void ftps_rules_for_session(const ftps_vhost_t *vh, ftps_rules_t *out);
+void ftps_rules_for_user(const ftps_vhost_t *vh, const char *user,
+  ftps_rules_t *out);
+int ftps_rules_required_for_transfer(cmd_rec *cmd, int session_required);
 int ftps_rules_validate(server_rec *s, int options, char *err, size_t errlen);
 
 /* ftps_vhost.c: SNI, HOST and vhost switches. */
-int ftps_vhost_install_sni(SSL_CTX *ctx);
-void ftps_vhost_after_handshake(SSL *ssl);
+int ftps_vhost_install_sni(ftps_ctx_t *ctx);
+void ftps_vhost_after_handshake(ftps_io_t *io);
 void ftps_vhost_update_feat(void);
 int ftps_vhost_sess_init(void);
+void ftps_vhost_tune_buffers(server_rec *s);
 
 /* ftps_auth.c: certificate -> user mapping, 232 logins, data identity. */
 extern authtable ftps_authtab[];
-int ftps_auth_check_user(const char *user, const char **why);
-int ftps_auth_check_after_pass(const char *user, const char **why);
-int ftps_auth_data_matches(SSL *data);
+int ftps_auth_check_user(const char *user, const ftps_rules_t *r,
+  const char **why);
+int ftps_auth_check_after_pass(const char *user, const ftps_rules_t *r,
+  const char **why);
+int ftps_auth_data_matches(ftps_io_t *data);
 void ftps_auth_pre_pass(cmd_rec *cmd);
-void ftps_auth_logged_in(void);
 void ftps_auth_check_cert_login(cmd_rec *cmd);
 
 /* ftps_facts.c: TLS facts as session notes and environment variables. */
-void ftps_facts_ctrl(SSL *ssl);
+void ftps_facts_ctrl(ftps_io_t *io);
 
 /* ftps_fsio.c: uploads touch no file before the data channel is secured. */
 int ftps_fsio_register(void);
@@ -116,13 +152,22 @@ int ftps_fsio_commit(void);
 void ftps_fsio_disarm(cmd_rec *cmd);
 void ftps_fsio_end(void);
 
-/* ftps_log.c: FTPSLog and trace. Both escape and bound the whole message
- * (ftps/ftps_text.h), so arguments may be peer text as it came. */
+/*
+ * ftps_log.c: FTPSLog and trace. One line format (docs/mod_ftps.html,
+ * FTPSLog): "<severity> <client address>: <message>", after ProFTPD's time,
+ * module and PID. Both sinks escape and bound the whole message
+ * (ftps/ftps_text.h), so arguments may be peer text as it came.
+ */
+#define FTPS_LOG_ERROR    0     /* our own failure (cannot create a file) */
+#define FTPS_LOG_WARNING  1     /* a refusal, or signs of an attack */
+#define FTPS_LOG_INFO     2     /* normal events (handshakes, logins) */
+
 int ftps_log_open(const char *path);
 void ftps_log_close(void);
-void ftps_log(const char *fmt, ...)
+const char *ftps_log_path(void);
+void ftps_log(int severity, const char *fmt, ...)
 #ifdef __GNUC__
-  __attribute__ ((format (printf, 1, 2)))
+  __attribute__ ((format (printf, 2, 3)))
 #endif
   ;
 void ftps_log_trace(const char *channel, int level, const char *fmt, ...)

@@ -22,12 +22,6 @@
 
 static const char *trace_channel = "ftps.auth";
 
-static int user_int(const char *user, const char *name, int dflt) {
-  config_rec *c = ftps_rules_param_for_user(user, name);
-
-  return c != NULL ? *((int *) c->argv[0]) : dflt;
-}
-
 /*
  * An FTPSAuthorizedCertificates path, for this user, in two parts: a
  * directory the administrator chose (the user's home for "~", else the
@@ -253,10 +247,10 @@ static int check_authorized_file(pool *p, const char *user,
   if (buf == NULL) {
     return -1;
   }
-  res = ftps_cert_authorized(buf, len, ftps_sess.client_fp, &bad);
+  res = ftps_cert_authorized(buf, len, ftps_session()->client_fp, &bad);
   if (bad > 0) {
-    ftps_log("%s: '%s' has %d unusable line(s), ignored", user, ap.full,
-      bad);
+    ftps_log(FTPS_LOG_WARNING, "%s: '%s' has %d unusable line(s), ignored",
+      user, ap.full, bad);
   }
   if (res != 1) {
     *why = pstrcat(p, "certificate not listed in '", ap.full, "'", NULL);
@@ -265,17 +259,18 @@ static int check_authorized_file(pool *p, const char *user,
   return 0;
 }
 
-static int check_user_field(pool *p, const char *user, const char **why) {
-  config_rec *c = ftps_rules_param_for_user(user, "FTPSUserName");
+/* FTPSUserName: 1 not configured, 0 the certificate names user, -1 (and
+ * *why) it does not. */
+static int check_user_field(pool *p, const char *user, const ftps_rules_t *r,
+    const char **why) {
   char value[FTPS_CERT_NAME_MAX + 1];
-  int field, res;
+  int res;
 
-  field = c != NULL ? *((int *) c->argv[0]) : FTPS_CERT_FIELD_NONE;
-  if (field == FTPS_CERT_FIELD_NONE) {
-    return 1;   /* not configured */
+  if (r->user_field == FTPS_CERT_FIELD_NONE) {
+    return 1;
   }
-  res = ftps_cert_get_field(ftps_sess.client_cert, field, c->argv[1], value,
-    sizeof(value));
+  res = ftps_cert_get_field(ftps_session()->client_cert, r->user_field,
+    r->user_oid, value, sizeof(value));
   if (res != 1) {
     *why = res == 0 ? "certificate lacks the FTPSUserName field" :
       "certificate's FTPSUserName field is ambiguous or malformed";
@@ -289,8 +284,8 @@ static int check_user_field(pool *p, const char *user, const char **why) {
   return 0;
 }
 
-/* What survives a check: the refusal reason (logged by the caller) and the
- * mapped user name, in bounded storage, not in session.pool per USER. */
+/* What survives a check: the refusal reason (logged by the caller), in
+ * bounded storage, not in session.pool per USER. */
 static const char *keep_why(const char *why) {
   static char buf[1024];
 
@@ -301,107 +296,103 @@ static const char *keep_why(const char *why) {
   return buf;
 }
 
-static void keep_cert_user(const char *user) {
-  static char buf[PR_TUNABLE_LOGIN_MAX + 1];
-
-  if (strlen(user) < sizeof(buf)) {
-    sstrncpy(buf, user, sizeof(buf));
-    ftps_sess.cert_user = buf;
-  } else {
-    ftps_sess.cert_user = pstrdup(session.pool, user);
-  }
+static int has_constraints(const ftps_rules_t *r) {
+  return r->user_field != FTPS_CERT_FIELD_NONE || r->authz_path != NULL;
 }
 
-static int check_constraints(pool *p, const char *user,
-    const config_rec *authz, const char **why) {
+static int check_constraints(pool *p, const char *user, const ftps_rules_t *r,
+    const char **why) {
   int field_res;
 
-  if (ftps_sess.client_cert == NULL) {
+  if (ftps_session()->client_cert == NULL) {
     *why = "no verified client certificate";
     return -1;
   }
-  field_res = check_user_field(p, user, why);
+  field_res = check_user_field(p, user, r, why);
   if (field_res < 0) {
     return -1;
   }
-  if (authz != NULL && check_authorized_file(p, user, authz->argv[0],
-      why) < 0) {
+  if (r->authz_path != NULL &&
+      check_authorized_file(p, user, r->authz_path, why) < 0) {
     return -1;
   }
-  return field_res == 1 && authz == NULL ? 1 : 0;
+  return 0;
 }
 
 /*
- * All certificate constraints configured for user. 1 if none configured,
- * 0 if all hold (the certificate maps to user), -1 with *why if refused.
- * Runs for every USER before login: its memory is a sub-pool destroyed
- * here (an authorized-certificates file may be 256 KiB).
+ * All certificate constraints r sets for user. 1 if none configured, 0 if
+ * all hold (the certificate maps to user), -1 with *why if refused. Runs
+ * for every USER before login: its memory is a sub-pool destroyed here (an
+ * authorized-certificates file may be 256 KiB).
  */
-int ftps_auth_check_user(const char *user, const char **why) {
-  config_rec *authz = ftps_rules_param_for_user(user,
-    "FTPSAuthorizedCertificates");
+int ftps_auth_check_user(const char *user, const ftps_rules_t *r,
+    const char **why) {
   pool *p;
   int res;
 
   *why = NULL;
-  if (ftps_rules_param_for_user(user, "FTPSUserName") == NULL &&
-      authz == NULL) {
+  if (!has_constraints(r)) {
     return 1;
   }
   p = make_sub_pool(session.pool);
   pr_pool_tag(p, "mod_ftps USER certificate check");
-  res = check_constraints(p, user, authz, why);
+  res = check_constraints(p, user, r, why);
   *why = keep_why(*why);
   destroy_pool(p);
-  if (res == 0) {
-    keep_cert_user(user);
-  }
   return res;
 }
 
 /*
- * After PASS, mod_ifsession may have merged <IfGroup> rules, but the
+ * After PASS, mod_ifsession may have merged <IfGroup> rules (r), but the
  * session is now chrooted: only the certificate itself can be re-checked.
  * An authorized-certificates rule that was not already checked at USER
  * cannot be honoured here, so it refuses (fails closed).
  */
-int ftps_auth_check_after_pass(const char *user, const char **why) {
-  int checked_at_user = ftps_sess.cert_user != NULL &&
-    strcmp(ftps_sess.cert_user, user) == 0;
+int ftps_auth_check_after_pass(const char *user, const ftps_rules_t *r,
+    const char **why) {
+  const ftps_sess_t *s = ftps_session();
+  int checked_at_user = strcmp(s->cert_user, user) == 0;
+  pool *p;
+  int res;
 
   *why = NULL;
-  if (ftps_rules_param_for_user(user, "FTPSUserName") == NULL &&
-      ftps_rules_param_for_user(user, "FTPSAuthorizedCertificates") == NULL) {
+  if (!has_constraints(r)) {
     return 1;
   }
-  if (ftps_sess.client_cert == NULL) {
+  if (s->client_cert == NULL) {
     *why = "no verified client certificate";
     return -1;
   }
-  if (!checked_at_user &&
-      ftps_rules_param_for_user(user, "FTPSAuthorizedCertificates") != NULL) {
+  if (!checked_at_user && r->authz_path != NULL) {
     *why = "FTPSAuthorizedCertificates applies only after PASS (e.g. in "
       "<IfGroup>); it must apply at USER";
     return -1;
   }
-  return check_user_field(session.pool, user, why) < 0 ? -1 : 0;
+  p = make_sub_pool(session.pool);
+  res = check_user_field(p, user, r, why) < 0 ? -1 : 0;
+  *why = keep_why(*why);
+  destroy_pool(p);
+  return res;
 }
 
 /* authtable "requires_pass": argv[0] is the user name. */
 MODRET ftps_requires_pass(cmd_rec *cmd) {
+  const ftps_sess_t *s = ftps_session();
   const char *user = cmd->argv[0];
+  ftps_rules_t r;
 
-  if (ftps_sess.cert_user == NULL || user == NULL ||
-      strcmp(ftps_sess.cert_user, user) != 0 ||
-      user_int(user, "FTPSCertLogin", 0) != 1) {
+  if (user == NULL || s->cert_user[0] == '\0' ||
+      strcmp(s->cert_user, user) != 0) {
+    return PR_DECLINED(cmd);
+  }
+  ftps_rules_for_user(s->vhost, user, &r);
+  if (!r.cert_login || ftps_session_cert_login() < 0) {
     return PR_DECLINED(cmd);
   }
 
-  ftps_log("%s: certificate login of '%s' (fingerprint %s): no password "
-    "asked", pr_netaddr_get_ipstr(session.c->remote_addr), user,
-    ftps_sess.client_fp);
+  ftps_log(FTPS_LOG_INFO, "certificate login of '%s' (fingerprint %s): no "
+    "password asked", user, s->client_fp);
   session.auth_mech = "mod_ftps.c";
-  ftps_sess.cert_login = FTPS_CERT_LOGIN_PENDING;
   ftps_log_trace(trace_channel, 7, "232 login for '%s'", user);
   return PR_HANDLED(cmd);
 }
@@ -413,11 +404,16 @@ static int is_replayed_pass(cmd_rec *cmd) {
     cmd->arg == NULL;
 }
 
+static int cert_login_pending(void) {
+  return ftps_session()->lc.auth == FTPS_LC_AUTH_CERT_PENDING;
+}
+
 static void end_failed_cert_login(void) {
-  ftps_log("%s: certificate login of '%s' refused by the login rules "
-    "(<Limit LOGIN>, RootLogin, no such account...); closing the session",
-    pr_netaddr_get_ipstr(session.c->remote_addr),
-    ftps_sess.cert_user != NULL ? ftps_sess.cert_user : "?");
+  const char *user = ftps_session()->cert_user;
+
+  ftps_log(FTPS_LOG_WARNING, "certificate login of '%s' refused by the "
+    "login rules (<Limit LOGIN>, RootLogin, no such account...); closing "
+    "the session", user[0] != '\0' ? user : "?");
   (void) remove_config(main_server->conf, "authenticated", FALSE);
   pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
     "certificate login refused");
@@ -432,7 +428,7 @@ static void end_failed_cert_login(void) {
  * itself) applies.
  */
 void ftps_auth_pre_pass(cmd_rec *cmd) {
-  if (ftps_sess.cert_login != FTPS_CERT_LOGIN_PENDING) {
+  if (!cert_login_pending()) {
     return;
   }
   if (!is_replayed_pass(cmd)) {
@@ -440,13 +436,6 @@ void ftps_auth_pre_pass(cmd_rec *cmd) {
     return;
   }
   cmd->arg = pstrdup(cmd->pool, "*");
-}
-
-/* POST_CMD PASS: the login (password or certificate) succeeded. */
-void ftps_auth_logged_in(void) {
-  if (ftps_sess.cert_login == FTPS_CERT_LOGIN_PENDING) {
-    ftps_sess.cert_login = FTPS_CERT_LOGIN_DONE;
-  }
 }
 
 /*
@@ -459,8 +448,7 @@ void ftps_auth_logged_in(void) {
  * (Called after USER, in both POST_CMD and POST_CMD_ERR.)
  */
 void ftps_auth_check_cert_login(cmd_rec *cmd) {
-  if (ftps_sess.cert_login == FTPS_CERT_LOGIN_PENDING &&
-      pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0) {
+  if (cert_login_pending() && pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0) {
     end_failed_cert_login();
   }
 }
@@ -468,16 +456,17 @@ void ftps_auth_check_cert_login(cmd_rec *cmd) {
 /* SECURITY: the data connection must present the control connection's
  * client certificate (resumption carries it); a different one is an
  * attacker who got a session some other way. */
-int ftps_auth_data_matches(SSL *data) {
-  X509 *peer;
+int ftps_auth_data_matches(ftps_io_t *data) {
+  const char *want = ftps_session()->client_fp;
+  ftps_cert_t *peer;
   char fp[FTPS_CERT_FP_HEX_LEN];
 
-  if (ftps_sess.client_fp[0] == '\0') {
+  if (want[0] == '\0') {
     return TRUE;
   }
-  peer = SSL_get0_peer_certificate(data);
+  peer = ftps_io_peer_cert_any(data);
   return peer != NULL && ftps_cert_fingerprint(peer, fp) == 0 &&
-    strcmp(fp, ftps_sess.client_fp) == 0;
+    strcmp(fp, want) == 0;
 }
 
 authtable ftps_authtab[] = {

@@ -440,6 +440,10 @@ static void hex_encode(const unsigned char *in, size_t n, const char *digits,
   out[2 * n] = '\0';
 }
 
+void ftps_cert_free(ftps_cert_t *cert) {
+  X509_free(cert);
+}
+
 int ftps_cert_fingerprint(X509 *cert, char hex[FTPS_CERT_FP_HEX_LEN]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -721,7 +725,7 @@ static void auth_match(cert_auth_t *st, const unsigned char fp[CERT_FP_LEN]) {
 
 /* SECURITY: a file can hold anything; never prompt for a PEM password
  * (the default callback reads the terminal) or block on one. */
-static int pem_no_password(char *buf, int size, int rwflag, void *u) {
+int ftps_cert_no_passphrase(char *buf, int size, int rwflag, void *u) {
   return -1;
 }
 
@@ -732,7 +736,7 @@ static void auth_pem_decode(cert_auth_t *st, BIO *bio) {
   X509 *x;
 
   ERR_clear_error();
-  x = PEM_read_bio_X509(bio, NULL, pem_no_password, NULL);
+  x = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
   if (x != NULL && X509_digest(x, EVP_sha256(), md, &n) == 1 &&
       n == CERT_FP_LEN) {
     auth_match(st, md);

@@ -9,7 +9,7 @@
 static const char *trace_channel = "ftps.cmds";
 
 static int engine_on(void) {
-  return ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
+  return ftps_session_engine_on();
 }
 
 static int logged_in(void) {
@@ -17,20 +17,23 @@ static int logged_in(void) {
 }
 
 /* The FTPSRequired bits in force for this command: USER sees its
- * <IfUser> rules, a transfer its directory's rules. */
-static int required_now(cmd_rec *cmd) {
+ * <IfUser> rules (ur, resolved once for the command), a transfer its
+ * directory's rules. */
+static int required_now(cmd_rec *cmd, const ftps_rules_t *ur) {
+  int required = ftps_session()->rules.required;
+
   if (!engine_on()) {
     return 0;
   }
-  if (pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1) {
-    return ftps_rules_required_for_user(cmd->arg);
+  if (ur != NULL) {
+    return ur->required;
   }
   if (ftps_prot_is_transfer(cmd->argv[0]) && logged_in()) {
     /* Directory rules mean something only once the user's tree is known
      * (before login, mod_auth refuses transfers anyway). */
-    return ftps_rules_required_for_transfer(cmd);
+    return ftps_rules_required_for_transfer(cmd, required);
   }
-  return ftps_sess.required;
+  return required;
 }
 
 static const char *code_str(cmd_rec *cmd, int code) {
@@ -52,20 +55,20 @@ static int step(cmd_rec *cmd, ftps_cmd_t which, ftps_prot_result_t *res) {
 
   env.engine = engine_on();
   env.logged_in = logged_in();
-  env.required = required_now(cmd);
-  return ftps_prot_step(&ftps_sess.prot, &env, which,
+  env.required = required_now(cmd, NULL);
+  return ftps_prot_step(&ftps_session()->prot, &env, which,
     cmd->argc > 1 ? cmd->arg : NULL, res);
 }
 
 /* Refresh the control session well before it could expire, so a data
  * connection hours into the FTP session still resumes it. */
 static void refresh_ctrl_session(void) {
-  time_t now = time(NULL);
+  const ftps_sess_t *s = ftps_session();
 
-  if (ftps_sess.ctrl != NULL &&
-      now - ftps_sess.ctrl_refreshed >= FTPS_SESSION_TIMEOUT / 4) {
-    (void) ftps_io_refresh_session(ftps_sess.ctrl);
-    ftps_sess.ctrl_refreshed = now;
+  if (s->ctrl != NULL &&
+      time(NULL) - s->ctrl_refreshed >= FTPS_SESSION_TIMEOUT / 4) {
+    (void) ftps_io_refresh_session(s->ctrl);
+    ftps_session_ctrl_refreshed();
   }
 }
 
@@ -74,23 +77,45 @@ static int is_data_setup(const char *cmd) {
     strcmp(cmd, C_PORT) == 0 || strcmp(cmd, C_EPRT) == 0;
 }
 
-/* FTPSUserName / FTPSAuthorizedCertificates for this USER (B12: the
- * client learns nothing; FTPSLog says why). */
-static int check_certificate(const char *user) {
+/* USER: FTPSUserName / FTPSAuthorizedCertificates (B12: the client learns
+ * nothing; FTPSLog says why), then the session knows who asks. */
+static int identify_user(const char *user, const ftps_rules_t *ur) {
   const char *why = NULL;
+  int res = engine_on() ? ftps_auth_check_user(user, ur, &why) : 1;
 
-  ftps_sess.cert_user = NULL;
-  if (ftps_auth_check_user(user, &why) < 0) {
-    ftps_log("%s: login of '%s' refused by certificate policy: %s",
-      pr_netaddr_get_ipstr(session.c->remote_addr), user, why);
+  if (res < 0) {
+    ftps_log(FTPS_LOG_WARNING, "login of '%s' refused by certificate "
+      "policy: %s", user, why);
+    ftps_session_user_refused();
     return -1;
   }
-  return 0;
+  return ftps_session_user_identified(user, res == 0);
+}
+
+static int is_user(cmd_rec *cmd) {
+  return pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1;
+}
+
+/* The FTPSRequired gates (RFC 4217 §10): 0, or the refusal's code. */
+static int gate(cmd_rec *cmd, const ftps_rules_t *ur, const char **msg) {
+  const ftps_prot_state_t *prot = &ftps_session()->prot;
+  int required = required_now(cmd, ur);
+  int code = ftps_prot_gate_ctrl(prot, required, cmd->argv[0], msg);
+
+  if (code == 0 && ftps_prot_is_transfer(cmd->argv[0])) {
+    code = ftps_prot_gate_data(prot, required, msg);
+  }
+  if (code > 0) {
+    ftps_log(FTPS_LOG_WARNING, "refused %s: %s", (char *) cmd->argv[0],
+      *msg);
+  }
+  return code;
 }
 
 MODRET ftps_pre_any(cmd_rec *cmd) {
+  ftps_rules_t ur, *urp = NULL;
   const char *msg = NULL;
-  int code, required;
+  int code;
 
   ftps_auth_pre_pass(cmd);
   /* The previous upload's failure paths have all run (mod_xfer's last one
@@ -98,29 +123,23 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
   if (!(session.sf_flags & SF_XFER)) {
     ftps_fsio_end();
   }
+  if (is_user(cmd)) {
+    ftps_rules_for_user(ftps_session()->vhost, cmd->arg, &ur);
+    urp = &ur;
+  }
+  if (engine_on() && (code = gate(cmd, urp, &msg)) > 0) {
+    return refuse(cmd, code, msg);
+  }
+  if (urp != NULL && identify_user(cmd->arg, urp) < 0) {
+    return refuse(cmd, FTPS_R_530, "Login not allowed by certificate policy");
+  }
   if (!engine_on()) {
     return PR_DECLINED(cmd);
   }
-
-  required = required_now(cmd);
-  code = ftps_prot_gate_ctrl(&ftps_sess.prot, required, cmd->argv[0], &msg);
-  if (code == 0 && ftps_prot_is_transfer(cmd->argv[0])) {
-    code = ftps_prot_gate_data(&ftps_sess.prot, required, &msg);
-  }
-  if (code > 0) {
-    ftps_log("%s: refused %s: %s", pr_netaddr_get_ipstr(
-      session.c->remote_addr), (char *) cmd->argv[0], msg);
-    return refuse(cmd, code, msg);
-  }
-  if (pr_cmd_cmp(cmd, PR_CMD_USER_ID) == 0 && cmd->argc > 1 &&
-      check_certificate(cmd->arg) < 0) {
-    return refuse(cmd, FTPS_R_530, "Login not allowed by certificate policy");
-  }
-
   if (is_data_setup(cmd->argv[0])) {
     refresh_ctrl_session();
   }
-  if (ftps_sess.prot.prot == 'P') {
+  if (ftps_session()->prot.prot == 'P') {
     ftps_fsio_arm(cmd);
   }
   return PR_DECLINED(cmd);
@@ -129,7 +148,7 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
 MODRET ftps_post_any(cmd_rec *cmd) {
   ftps_fsio_disarm(cmd);
   if (pr_cmd_cmp(cmd, PR_CMD_PASS_ID) == 0) {
-    ftps_auth_logged_in();
+    (void) ftps_session_logged_in();
   }
   ftps_auth_check_cert_login(cmd);
   return PR_DECLINED(cmd);
@@ -171,31 +190,33 @@ static int protocols_allow_ftps(void) {
  * login and closing the session (POST_CMD cannot fail the command).
  */
 MODRET ftps_post_pass(cmd_rec *cmd) {
+  const ftps_sess_t *s;
   const char *why = NULL;
 
   if (!ftps_conf_any_engine()) {
     return PR_DECLINED(cmd);
   }
   if (!protocols_allow_ftps()) {
-    ftps_log("%s: login of '%s' refused: 'Protocols' does not list ftps",
-      pr_netaddr_get_ipstr(session.c->remote_addr), session.user);
+    ftps_log(FTPS_LOG_WARNING, "login of '%s' refused: 'Protocols' does not "
+      "list ftps", session.user);
     pr_response_send(R_530, "Login incorrect.");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
       "Denied by Protocols setting");
   }
-  ftps_rules_refresh();
+  ftps_session_rules_changed();
+  s = ftps_session();
   if (engine_on() && session.user != NULL &&
-      ftps_auth_check_after_pass(session.user, &why) < 0) {
-    ftps_log("%s: login of '%s' refused after PASS by certificate policy: %s",
-      pr_netaddr_get_ipstr(session.c->remote_addr), session.user, why);
+      ftps_auth_check_after_pass(session.user, &s->rules, &why) < 0) {
+    ftps_log(FTPS_LOG_WARNING, "login of '%s' refused after PASS by "
+      "certificate policy: %s", session.user, why);
     pr_response_send(R_530, "Login not allowed by certificate policy");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
       "certificate policy after login");
   }
-  if (engine_on() && (ftps_sess.required & (FTPS_REQ_AUTH|FTPS_REQ_CTRL)) &&
-      ftps_sess.prot.ctrl != FTPS_CTRL_TLS) {
-    ftps_log("%s: login of '%s' refused after PASS: policy requires AUTH TLS",
-      pr_netaddr_get_ipstr(session.c->remote_addr), session.user);
+  if (engine_on() && (s->rules.required & (FTPS_REQ_AUTH|FTPS_REQ_CTRL)) &&
+      s->prot.ctrl != FTPS_CTRL_TLS) {
+    ftps_log(FTPS_LOG_WARNING, "login of '%s' refused after PASS: policy "
+      "requires AUTH TLS", session.user);
     pr_response_send(R_530, "Policy requires AUTH TLS for this user");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
       "FTPSRequired after login");
@@ -209,10 +230,9 @@ MODRET ftps_log_host_err(cmd_rec *cmd) {
 
   if (engine_on()) {
     (void) pr_response_get_last(cmd->tmp_pool, &code, &msg);
-    ftps_log("%s: HOST refused (%s)%s", pr_netaddr_get_ipstr(
-      session.c->remote_addr), code != NULL ? code : "error",
-      ftps_sess.ctrl != NULL ? "; after AUTH, HOST must name the SNI vhost" :
-      "");
+    ftps_log(FTPS_LOG_WARNING, "HOST refused (%s)%s",
+      code != NULL ? code : "error", ftps_session()->ctrl != NULL ?
+      "; after AUTH, HOST must name the SNI vhost" : "");
   }
   return PR_DECLINED(cmd);
 }
@@ -223,15 +243,16 @@ MODRET ftps_log_host_err(cmd_rec *cmd) {
  * commands before login; cut it off after FTPSMaxPreLoginErrors.
  */
 MODRET ftps_log_any_err(cmd_rec *cmd) {
-  int limit;
+  int limit, count;
 
   if (!engine_on() || logged_in()) {
     return PR_DECLINED(cmd);
   }
-  limit = ftps_sess.vhost->policy.prelogin_errors;
-  if (limit > 0 && ++ftps_sess.prelogin_errors >= limit) {
-    ftps_log("%s: %d failed commands before login; disconnecting",
-      pr_netaddr_get_ipstr(session.c->remote_addr), ftps_sess.prelogin_errors);
+  limit = ftps_session()->vhost->policy.prelogin_errors;
+  count = ftps_session_prelogin_error();
+  if (limit > 0 && count >= limit) {
+    ftps_log(FTPS_LOG_WARNING, "%d failed commands before login; "
+      "disconnecting", count);
     pr_response_send_async(R_421, "Too many failed commands before login; "
       "closing control connection");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
@@ -270,7 +291,7 @@ MODRET ftps_auth(cmd_rec *cmd) {
       "TLS handshake failed");
   }
 
-  ftps_sess.prot = res.next;
+  ftps_session_prot(&res.next);
   if (res.next.prot == 'P') {
     announce_prot_p(cmd);
   }
@@ -286,7 +307,7 @@ static modret_t *simple_reply(cmd_rec *cmd, ftps_cmd_t which) {
   if (res.code != FTPS_R_200) {
     return refuse(cmd, res.code, res.msg);
   }
-  ftps_sess.prot = res.next;
+  ftps_session_prot(&res.next);
   pr_response_add(R_200, "%s", res.msg);
   return PR_HANDLED(cmd);
 }
@@ -318,7 +339,7 @@ MODRET ftps_ccc(cmd_rec *cmd) {
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
       "CCC shutdown failed");
   }
-  ftps_sess.prot = res.next;
+  ftps_session_prot(&res.next);
   return PR_HANDLED(cmd);
 }
 

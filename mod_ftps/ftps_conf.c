@@ -383,7 +383,7 @@ static const char *vhost_id(server_rec *s) {
 }
 
 static int build_one(server_rec *s, ftps_vhost_t *vh,
-    const ftps_policy_t *defaults) {
+    const ftps_policy_t *defaults, ftps_conf_prepare_fn prepare) {
   char err[512];
   ftps_policy_t explicit_;
 
@@ -416,14 +416,16 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
     report(s, err);
     return -1;
   }
-  (void) ftps_vhost_install_sni(vh->ctx);
+  if (prepare != NULL) {
+    (void) prepare(vh->ctx);
+  }
   ftps_ctx_warm_up(vh->ctx);
   pr_trace_msg(trace_channel, 7, "built TLS context for '%s' (%s)",
     s->ServerName, ftps_policy_protocols_str(vh->policy.protocols));
   return 0;
 }
 
-int ftps_conf_build_vhosts(void) {
+int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare) {
   ftps_policy_t defaults;
   server_rec *s;
   unsigned int n = 0;
@@ -439,7 +441,8 @@ int ftps_conf_build_vhosts(void) {
 
   ftps_policy_defaults(&defaults);
   for (s = (server_rec *) server_list->xas_list; s != NULL; s = s->next) {
-    if (build_one(s, &table.vhosts[table.nvhosts++], &defaults) < 0) {
+    if (build_one(s, &table.vhosts[table.nvhosts++], &defaults,
+        prepare) < 0) {
       return -1;
     }
   }

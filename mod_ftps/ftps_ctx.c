@@ -19,10 +19,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "ftps/ftps_cert.h"
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_sni.h"
 
 #define FTPS_NONCE_LEN  16
+
+/* The header's alert numbers are the protocol's. */
+_Static_assert(FTPS_ALERT_ACCESS_DENIED == SSL_AD_ACCESS_DENIED, "alert");
+_Static_assert(FTPS_ALERT_INTERNAL_ERROR == SSL_AD_INTERNAL_ERROR, "alert");
+_Static_assert(FTPS_ALERT_UNRECOGNIZED_NAME == SSL_AD_UNRECOGNIZED_NAME,
+  "alert");
 
 /* Sessions a session process keeps in its cache: its control session(s);
  * the oldest goes first. */
@@ -35,6 +42,8 @@ typedef struct {
   int offered;        /* the ClientHello carried a session or ticket */
   int foreign;        /* a ticket that is not bound to this process */
   int bound;          /* a ticket/session bound to this process was used */
+  int allow_any_alpn; /* FTPSOptions AllowAnyALPN from the session's rules, */
+  SSL_CTX *alpn_ctx;  /* ... for the vhost (context) they belong to */
   const char *refusal;              /* why a callback refused, for logs */
   char verify_error[768];           /* first certificate failure, or "" */
   char sni[FTPS_SNI_MAX + 1];       /* the server name sent, or "" */
@@ -86,10 +95,6 @@ static const char *ssl_reason(char *buf, size_t len) {
   return buf;
 }
 
-/* Never prompt on a terminal for an encrypted key's passphrase. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u) {
-  return 0;
-}
 
 static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
@@ -212,6 +217,18 @@ int ftps_ctx_set_role(SSL *ssl, int role) {
     errno = ENOMEM;
     return -1;
   }
+  return 0;
+}
+
+int ftps_ctx_set_allow_any_alpn(SSL *ssl, int on) {
+  ssl_info_t *info = ssl != NULL ? info_of(ssl) : NULL;
+
+  if (info == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  info->allow_any_alpn = on != 0;
+  info->alpn_ctx = SSL_get_SSL_CTX(ssl);
   return 0;
 }
 
@@ -395,7 +412,10 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     *outlen = hit[0];
     return SSL_TLSEXT_ERR_OK;
   }
-  if (!bad && ci != NULL && ci->allow_any_alpn) {
+  /* The session's own rule (e.g. from <IfClass>) while the handshake stays
+   * on its vhost; after an SNI switch, the other vhost's policy. */
+  if (!bad && (info != NULL && info->alpn_ctx == SSL_get_SSL_CTX(ssl) ?
+      info->allow_any_alpn : (ci != NULL && ci->allow_any_alpn))) {
     return SSL_TLSEXT_ERR_NOACK;
   }
   if (info != NULL) {
@@ -573,18 +593,12 @@ static int verify_cb(int ok, X509_STORE_CTX *store) {
   if (ok || info == NULL || info->verify_error[0] != '\0') {
     return ok;
   }
+  /* The same names (RFC 2253, unprintable bytes replaced) as every other
+   * log line that shows a certificate. */
   if (cert != NULL) {
-    ASN1_INTEGER *sn = X509_get_serialNumber(cert);
-    BIGNUM *bn = sn != NULL ? ASN1_INTEGER_to_BN(sn, NULL) : NULL;
-    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
-    X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
-    if (hex != NULL) {
-      snprintf(serial, sizeof(serial), "%s", hex);
-    }
-    OPENSSL_free(hex);
-    BN_free(bn);
+    (void) ftps_cert_subject(cert, subject, sizeof(subject));
+    (void) ftps_cert_issuer(cert, issuer, sizeof(issuer));
+    (void) ftps_cert_serial(cert, serial, sizeof(serial));
   }
   snprintf(info->verify_error, sizeof(info->verify_error),
     "%s (depth %d, subject '%s', issuer '%s', serial %s)",
@@ -606,14 +620,15 @@ static int load_pem_file(X509_STORE *store, const char *file, int want_crls) {
     int ok;
 
     if (want_crls) {
-      X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL);
+      X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL,
+        ftps_cert_no_passphrase, NULL);
       if (crl == NULL) {
         break;
       }
       ok = X509_STORE_add_crl(store, crl);
       X509_CRL_free(crl);
     } else {
-      X509 *x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+      X509 *x = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
       if (x == NULL) {
         break;
       }
@@ -758,7 +773,7 @@ static int read_leaf_type(const char *file, int *type, char *err,
     return fail(err, errlen, "FTPSCertificate: cannot open certificate "
       "file '%s': %s", file, strerror(xerrno));
   }
-  leaf = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+  leaf = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
   BIO_free(bio);
   if (leaf == NULL) {
     return fail(err, errlen, "FTPSCertificate: '%s' holds no PEM "
@@ -783,7 +798,7 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
     return fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
       "%s", pair->key_file, strerror(xerrno));
   }
-  key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+  key = PEM_read_bio_PrivateKey(bio, NULL, ftps_cert_no_passphrase, NULL);
   BIO_free(bio);
   if (key == NULL) {
     return fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
@@ -1003,7 +1018,7 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
     SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+  SSL_CTX_set_default_passwd_cb(ctx, ftps_cert_no_passphrase);
   set_session_handling(ctx);
 
   if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||

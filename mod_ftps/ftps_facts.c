@@ -48,22 +48,7 @@ static void set_fact(unsigned int i, const char *value, int env) {
   }
 }
 
-/* The verification verdict: SUCCESS, NONE or FAILED:<reason>. */
-static const char *verify_verdict(SSL *ssl, X509 *cert) {
-  long res;
-
-  if (cert == NULL) {
-    return "NONE";
-  }
-  res = SSL_get_verify_result(ssl);
-  if (res == X509_V_OK) {
-    return "SUCCESS";
-  }
-  return pstrcat(session.pool, "FAILED:", X509_verify_cert_error_string(res),
-    NULL);
-}
-
-static void set_cert_facts(X509 *cert, int env) {
+static void set_cert_facts(ftps_cert_t *cert, const char *fp, int env) {
   char buf[1024];
 
   if (ftps_cert_subject(cert, buf, sizeof(buf)) == 0) {
@@ -75,31 +60,28 @@ static void set_cert_facts(X509 *cert, int env) {
   if (ftps_cert_serial(cert, buf, sizeof(buf)) == 0) {
     set_fact(8, buf, env);
   }
-  set_fact(9, ftps_sess.client_fp, env);
+  set_fact(9, fp, env);
   if (ftps_cert_not_after(cert, buf, sizeof(buf)) == 0) {
     set_fact(10, buf, env);
   }
 }
 
-void ftps_facts_ctrl(SSL *ssl) {
-  int env = (ftps_sess.options & FTPS_OPT_STD_ENV_VARS) != 0;
-  X509 *cert = SSL_get0_peer_certificate(ssl);
-  const char *sni = ftps_ctx_sni(ssl);
+/* After the control handshake (ftps_session_ctrl_secured() has recorded
+ * the verified client certificate, if any). */
+void ftps_facts_ctrl(ftps_io_t *io) {
+  const ftps_sess_t *s = ftps_session();
+  int env = (s->rules.options & FTPS_OPT_STD_ENV_VARS) != 0;
+  const char *sni = ftps_io_sni(io);
 
   set_fact(0, "1", env);
-  set_fact(1, SSL_get_version(ssl), env);
-  set_fact(2, SSL_get_cipher_name(ssl), env);
+  set_fact(1, ftps_io_version(io), env);
+  set_fact(2, ftps_io_cipher(io), env);
   set_fact(3, sni != NULL ? sni : "", env);
-  set_fact(4, SSL_session_reused(ssl) ? "1" : "0", env);
-  set_fact(5, verify_verdict(ssl, cert), env);
-  set_fact(11, OpenSSL_version(OPENSSL_VERSION), env);
+  set_fact(4, ftps_io_resumed(io) ? "1" : "0", env);
+  set_fact(5, ftps_io_verify_verdict(io), env);
+  set_fact(11, ftps_io_library_version(), env);
 
-  if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
-    X509_up_ref(cert);
-    ftps_sess.client_cert = cert;
-    if (ftps_cert_fingerprint(cert, ftps_sess.client_fp) < 0) {
-      ftps_sess.client_fp[0] = '\0';
-    }
-    set_cert_facts(cert, env);
+  if (s->client_cert != NULL) {
+    set_cert_facts(s->client_cert, s->client_fp, env);
   }
 }

@@ -281,8 +281,8 @@ static int apply_owner(int fd) {
   PRIVS_RELINQUISH
   pr_signals_unblock();
   if (res < 0) {
-    ftps_log("cannot set the ownership of '%s': %s", pending.path,
-      strerror(xerrno));
+    ftps_log(FTPS_LOG_ERROR, "cannot set the ownership of '%s': %s",
+      pending.path, strerror(xerrno));
   }
   return 0;
 }
@@ -318,8 +318,8 @@ static int still_ours(const char *path) {
 static int guarded_unlink(pr_fs_t *fs, const char *path) {
   if (pending.guard && strcmp(path, pending.path) == 0 &&
       !still_ours(path)) {
-    ftps_log("not removing '%s' after a failed upload: this upload did "
-      "not create it", path);
+    ftps_log(FTPS_LOG_WARNING, "not removing '%s' after a failed upload: "
+      "this upload did not create it", path);
     errno = ENOENT;
     return -1;
   }
@@ -327,8 +327,8 @@ static int guarded_unlink(pr_fs_t *fs, const char *path) {
 }
 
 static int fail_commit(const char *what, int xerrno) {
-  ftps_log("cannot %s '%s' for upload: %s", what, pending.path,
-    strerror(xerrno));
+  ftps_log(FTPS_LOG_ERROR, "cannot %s '%s' for upload: %s", what,
+    pending.path, strerror(xerrno));
   errno = xerrno;
   return -1;
 }

@@ -32,6 +32,7 @@ struct ftps_io {
   ftps_io_wait_cb wait_cb;
   void *wait_arg;
   char error[256];
+  char verdict[160];          /* ftps_io_verify_verdict() */
 };
 
 static long long now_ms(void) {
@@ -464,8 +465,78 @@ int ftps_io_refresh_session(ftps_io_t *io) {
   return SSL_new_session_ticket(io->ssl) == 1 ? 0 : -1;
 }
 
-SSL *ftps_io_ssl(ftps_io_t *io) {
+ftps_conn_t *ftps_io_conn(ftps_io_t *io) {
   return io != NULL ? io->ssl : NULL;
+}
+
+const char *ftps_io_version(ftps_io_t *io) {
+  return io != NULL ? SSL_get_version(io->ssl) : "-";
+}
+
+const char *ftps_io_cipher(ftps_io_t *io) {
+  const char *c = io != NULL ? SSL_get_cipher_name(io->ssl) : NULL;
+
+  return c != NULL ? c : "-";
+}
+
+int ftps_io_resumed(ftps_io_t *io) {
+  return io != NULL && SSL_session_reused(io->ssl) == 1;
+}
+
+const char *ftps_io_sni(ftps_io_t *io) {
+  return io != NULL ? ftps_ctx_sni(io->ssl) : NULL;
+}
+
+unsigned long ftps_io_bytes_read(ftps_io_t *io) {
+  BIO *rbio = io != NULL ? SSL_get_rbio(io->ssl) : NULL;
+
+  return rbio != NULL ? (unsigned long) BIO_number_read(rbio) : 0;
+}
+
+ftps_cert_t *ftps_io_peer_cert(ftps_io_t *io) {
+  X509 *peer = io != NULL ? SSL_get0_peer_certificate(io->ssl) : NULL;
+
+  if (peer == NULL || SSL_get_verify_result(io->ssl) != X509_V_OK ||
+      X509_up_ref(peer) != 1) {
+    return NULL;
+  }
+  return peer;
+}
+
+ftps_cert_t *ftps_io_peer_cert_any(ftps_io_t *io) {
+  return io != NULL ? SSL_get0_peer_certificate(io->ssl) : NULL;
+}
+
+const char *ftps_io_verify_verdict(ftps_io_t *io) {
+  long res;
+
+  if (io == NULL || SSL_get0_peer_certificate(io->ssl) == NULL) {
+    return "NONE";
+  }
+  res = SSL_get_verify_result(io->ssl);
+  if (res == X509_V_OK) {
+    return "SUCCESS";
+  }
+  snprintf(io->verdict, sizeof(io->verdict), "FAILED:%s",
+    X509_verify_cert_error_string(res));
+  return io->verdict;
+}
+
+const char *ftps_io_library_version(void) {
+  return OpenSSL_version(OPENSSL_VERSION);
+}
+
+const char *ftps_io_failure(ftps_io_t *io) {
+  const char *why;
+
+  if (io == NULL) {
+    return "no connection";
+  }
+  why = ftps_ctx_verify_error(io->ssl);
+  if (why == NULL) {
+    why = ftps_ctx_refusal(io->ssl);
+  }
+  return why != NULL ? why : io->error;
 }
 
 int ftps_io_fd(ftps_io_t *io) {

@@ -2,6 +2,15 @@
  * ftps_log.c -- glue: FTPSLog, the admin's log (B13): one line per
  * handshake and one per refusal, with the reason. Opened as root in
  * sess_init so the descriptor survives chroot and the privilege drop.
+ * The open log (descriptor, path) is this sink's own state, kept here and
+ * nowhere else; it is not session state.
+ *
+ * Line format (documented in docs/mod_ftps.html, FTPSLog), after ProFTPD's
+ * "<date> <time>,<ms> mod_ftps/<version>[<pid>]: ":
+ *     <severity> <client address>: <message>
+ * severity is error (our own failure), warning (a refusal, or signs of an
+ * attack) or info (normal events); the client address is "-" outside a
+ * session.
  *
  * Owns the only way mod_ftps writes a message that may carry peer text
  * (FTPSLog and trace): every message is escaped and bounded here, at the
@@ -20,6 +29,13 @@
  * is always cut again, visibly (with the marker), by the escaper. */
 #define FTPS_LOG_RAW_MAX   (4 * FTPS_LOG_LINE_MAX)
 
+static struct {
+  int fd;                       /* -1: not open */
+  const char *path;
+} sink = { -1, NULL };
+
+static const char *const severities[] = { "error", "warning", "info" };
+
 int ftps_log_open(const char *path) {
   int res, xerrno;
 
@@ -30,17 +46,17 @@ int ftps_log_open(const char *path) {
 
   pr_signals_block();
   PRIVS_ROOT
-  res = pr_log_openfile(path, &ftps_sess.logfd, PR_LOG_SYSTEM_MODE);
+  res = pr_log_openfile(path, &sink.fd, PR_LOG_SYSTEM_MODE);
   xerrno = errno;
   PRIVS_RELINQUISH
   pr_signals_unblock();
 
   if (res == 0) {
-    ftps_sess.log_path = path;
+    sink.path = path;
     return 0;
   }
 
-  ftps_sess.logfd = -1;
+  sink.fd = -1;
   if (res == PR_LOG_WRITABLE_DIR) {
     pr_log_pri(PR_LOG_WARNING, MOD_FTPS_VERSION ": FTPSLog '%s': parent "
       "directory is world-writable; not logging there", path);
@@ -56,11 +72,15 @@ int ftps_log_open(const char *path) {
 }
 
 void ftps_log_close(void) {
-  if (ftps_sess.logfd >= 0) {
-    (void) close(ftps_sess.logfd);
-    ftps_sess.logfd = -1;
+  if (sink.fd >= 0) {
+    (void) close(sink.fd);
+    sink.fd = -1;
   }
-  ftps_sess.log_path = NULL;
+  sink.path = NULL;
+}
+
+const char *ftps_log_path(void) {
+  return sink.fd >= 0 ? sink.path : NULL;
 }
 
 /*
@@ -88,17 +108,23 @@ static void format_line(char *line, size_t linelen, const char *fmt,
   }
 }
 
-void ftps_log(const char *fmt, ...) {
+void ftps_log(int severity, const char *fmt, ...) {
   char line[FTPS_LOG_LINE_MAX];
+  const char *who = (session.c != NULL && session.c->remote_addr != NULL) ?
+    pr_netaddr_get_ipstr(session.c->remote_addr) : "-";
   va_list ap;
 
+  if (severity < FTPS_LOG_ERROR || severity > FTPS_LOG_INFO) {
+    severity = FTPS_LOG_ERROR;
+  }
   va_start(ap, fmt);
   format_line(line, sizeof(line), fmt, ap);
   va_end(ap);
 
-  pr_trace_msg("ftps", 5, "%s", line);
-  if (ftps_sess.logfd >= 0) {
-    (void) pr_log_writefile(ftps_sess.logfd, MOD_FTPS_VERSION, "%s", line);
+  pr_trace_msg("ftps", 5, "%s %s: %s", severities[severity], who, line);
+  if (sink.fd >= 0) {
+    (void) pr_log_writefile(sink.fd, MOD_FTPS_VERSION, "%s %s: %s",
+      severities[severity], who, line);
   }
 }
 

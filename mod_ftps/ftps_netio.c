@@ -29,13 +29,8 @@ static struct {
   int (*write)(pr_netio_stream_t *, char *, size_t);
 } core;
 
-static const char *client_addr(void) {
-  return session.c != NULL ? pr_netaddr_get_ipstr(session.c->remote_addr) :
-    "(unknown)";
-}
-
 static int handshake_timeout_ms(void) {
-  return ftps_sess.vhost->policy.handshake_timeout * 1000;
+  return ftps_session()->vhost->policy.handshake_timeout * 1000;
 }
 
 /* Timers (SIGALRM) and aborts run while we wait on a TLS socket. errno is
@@ -61,68 +56,62 @@ static int data_wait_cb(void *arg) {
 }
 
 static void log_handshake(const char *what, ftps_io_t *io) {
-  SSL *ssl = ftps_io_ssl(io);
-  const char *sni = ftps_ctx_sni(ssl);
-  X509 *peer = SSL_get0_peer_certificate(ssl);
+  ftps_cert_t *peer = ftps_io_peer_cert_any(io);
+  const char *sni = ftps_io_sni(io);
   char subject[512] = "none";
 
   if (peer != NULL) {
     (void) ftps_cert_subject(peer, subject, sizeof(subject));
   }
-  ftps_log("%s: %s handshake ok: %s, %s, resumed=%s, sni=%s, client=%s",
-    client_addr(), what, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-    SSL_session_reused(ssl) ? "yes" : "no", sni != NULL ? sni : "-",
-    subject);
-}
-
-/* Why a handshake failed: a callback's refusal, a certificate failure, or
- * the engine's own error. */
-static const char *handshake_failure(ftps_io_t *io) {
-  const char *why = ftps_ctx_verify_error(ftps_io_ssl(io));
-
-  if (why == NULL) {
-    why = ftps_ctx_refusal(ftps_io_ssl(io));
-  }
-  return why != NULL ? why : ftps_io_error(io);
+  ftps_log(FTPS_LOG_INFO, "%s handshake ok: %s, %s, resumed=%s, sni=%s, "
+    "client=%s", what, ftps_io_version(io), ftps_io_cipher(io),
+    ftps_io_resumed(io) ? "yes" : "no", sni != NULL ? sni : "-", subject);
 }
 
 /* ------------------------------------------------------------ control */
 
+static ftps_io_t *ctrl_io(void) {
+  return ftps_session()->ctrl;
+}
+
+static ftps_io_t *data_io(void) {
+  return ftps_session()->data;
+}
+
 static int ctrl_read(pr_netio_stream_t *nstrm, char *buf, size_t len) {
-  if (ftps_sess.ctrl == NULL) {
+  if (ctrl_io() == NULL) {
     return core.read(nstrm, buf, len);
   }
-  return (int) ftps_io_read(ftps_sess.ctrl, buf, len);
+  return (int) ftps_io_read(ctrl_io(), buf, len);
 }
 
 static int ctrl_write(pr_netio_stream_t *nstrm, char *buf, size_t len) {
-  if (ftps_sess.ctrl == NULL) {
+  if (ctrl_io() == NULL) {
     return core.write(nstrm, buf, len);
   }
-  return (int) ftps_io_write(ftps_sess.ctrl, buf, len);
+  return (int) ftps_io_write(ctrl_io(), buf, len);
 }
 
 static int ctrl_poll(pr_netio_stream_t *nstrm) {
   /* Buffered TLS data would never wake select(2) (notes §3.2). */
-  if (ftps_sess.ctrl != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
-      ftps_io_pending(ftps_sess.ctrl)) {
+  if (ctrl_io() != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
+      ftps_io_pending(ctrl_io())) {
     return 1;
   }
   return core.poll(nstrm);
 }
 
 static int ctrl_shutdown(pr_netio_stream_t *nstrm, int how) {
-  if (ftps_sess.ctrl != NULL && how != SHUT_RD) {
-    (void) ftps_io_shutdown(ftps_sess.ctrl, FALSE, 1000);
+  if (ctrl_io() != NULL && how != SHUT_RD) {
+    (void) ftps_io_shutdown(ctrl_io(), FALSE, 1000);
   }
   return core.shutdown(nstrm, how);
 }
 
 static int ctrl_close(pr_netio_stream_t *nstrm) {
-  if (ftps_sess.ctrl != NULL) {
-    (void) ftps_io_shutdown(ftps_sess.ctrl, FALSE, 1000);
-    ftps_io_free(ftps_sess.ctrl);
-    ftps_sess.ctrl = NULL;
+  if (ctrl_io() != NULL) {
+    (void) ftps_io_shutdown(ctrl_io(), FALSE, 1000);
+    ftps_session_ctrl_closed();
   }
   return core.close(nstrm);
 }
@@ -138,51 +127,60 @@ void ftps_netio_discard_pending(void) {
   /* SECURITY: bytes the client pipelined after AUTH arrived in clear and
    * must never run as if protected (STARTTLS injection, CVE-2011-1575). */
   if (pbuf->current != NULL && pbuf->remaining < pbuf->buflen) {
-    ftps_log("%s: discarded %lu plaintext bytes sent after AUTH",
-      client_addr(), (unsigned long) (pbuf->buflen - pbuf->remaining));
+    ftps_log(FTPS_LOG_WARNING, "discarded %lu plaintext bytes sent after "
+      "AUTH", (unsigned long) (pbuf->buflen - pbuf->remaining));
   }
   pbuf->current = NULL;
   pbuf->remaining = pbuf->buflen;
 }
 
+/* The handshake failed: one record of why (ftps_io_failure) for the log;
+ * the client learns nothing more than the 421 (B12). */
+static int ctrl_refused(ftps_io_t *io) {
+  /* Nothing read yet: the channel is still clear, so 421 is readable. */
+  int quiet = ftps_io_bytes_read(io) == 0, xerrno = errno;
+
+  ftps_log(FTPS_LOG_WARNING, "control handshake refused: %s",
+    ftps_io_failure(io));
+  ftps_io_free(io);
+  if (quiet && ftps_session()->vhost->policy.implicit != 1) {
+    pr_response_send_async(R_421, "TLS negotiation failed; closing "
+      "control connection");
+  }
+  errno = xerrno;
+  return -1;
+}
+
 int ftps_netio_ctrl_accept(void) {
+  ftps_ctx_t *ctx = ftps_session()->vhost->ctx;
   ftps_io_t *io;
   int xerrno;
 
-  ftps_sess.ctrl_ctx = ftps_sess.vhost->ctx;
-  io = ftps_io_new(ftps_sess.ctrl_ctx, session.c->rfd, FTPS_ROLE_CTRL);
+  io = ftps_io_new(ctx, session.c->rfd, FTPS_ROLE_CTRL);
   if (io == NULL) {
     xerrno = errno;
-    ftps_log("%s: cannot start TLS: %s", client_addr(), strerror(xerrno));
+    ftps_log(FTPS_LOG_ERROR, "cannot start TLS: %s", strerror(xerrno));
     errno = xerrno;
     return -1;
   }
   ftps_io_set_wait_cb(io, wait_cb, NULL);
-
+  (void) ftps_ctx_set_allow_any_alpn(ftps_io_conn(io),
+    ftps_session()->rules.options & FTPS_OPT_ALLOW_ANY_ALPN);
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
-    /* Nothing read yet: the channel is still clear, so 421 is readable. */
-    int quiet = BIO_number_read(SSL_get_rbio(ftps_io_ssl(io))) == 0;
-
-    xerrno = errno;
-    ftps_log("%s: control handshake refused: %s", client_addr(),
-      handshake_failure(io));
+    return ctrl_refused(io);
+  }
+  if (ftps_session_ctrl_secured(io, ctx) < 0) {
     ftps_io_free(io);
-    if (quiet && ftps_sess.vhost->policy.implicit != 1) {
-      pr_response_send_async(R_421, "TLS negotiation failed; closing "
-        "control connection");
-    }
-    errno = xerrno;
+    errno = EPERM;
     return -1;
   }
 
-  ftps_sess.ctrl = io;
-  ftps_sess.ctrl_refreshed = time(NULL);
   (void) malloc_trim(0);    /* the handshake's scratch memory */
   session.rfc2228_mech = "TLS";
   (void) pr_session_set_protocol("ftps");
   log_handshake("control", io);
-  ftps_facts_ctrl(ftps_io_ssl(io));
-  ftps_vhost_after_handshake(ftps_io_ssl(io));
+  ftps_facts_ctrl(io);
+  ftps_vhost_after_handshake(io);
   return 0;
 }
 
@@ -191,28 +189,37 @@ int ftps_netio_ctrl_clear(void) {
 
   /* RFC 4217 §12.3: a bidirectional shutdown, so the client's close_notify
    * is consumed and the following clear text is read cleanly. */
-  res = ftps_io_shutdown(ftps_sess.ctrl, TRUE, 10000);
+  res = ftps_io_shutdown(ctrl_io(), TRUE, 10000);
   if (res < 0) {
-    ftps_log("%s: CCC shutdown failed: %s", client_addr(),
-      ftps_io_error(ftps_sess.ctrl));
+    ftps_log(FTPS_LOG_WARNING, "CCC shutdown failed: %s",
+      ftps_io_error(ctrl_io()));
   } else {
-    ftps_log("%s: control channel cleared (CCC)", client_addr());
+    ftps_log(FTPS_LOG_INFO, "control channel cleared (CCC)");
   }
-  ftps_io_free(ftps_sess.ctrl);
-  ftps_sess.ctrl = NULL;
+  if (ftps_session_ctrl_cleared() < 0) {
+    return -1;
+  }
   return res;
 }
 
 /* ---------------------------------------------------------------- data */
 
+/*
+ * Every refused data connection ends here: one FTPSLog line with the
+ * detail, one explanatory line before the core's 425 (together one
+ * multi-line reply), the TLS state freed. io may be NULL (nothing was
+ * negotiated yet).
+ */
 static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
-  ftps_log("%s: data connection refused: %s%s%s", client_addr(), reason,
+  ftps_log(FTPS_LOG_WARNING, "data connection refused: %s%s%s", reason,
     detail != NULL ? ": " : "", detail != NULL ? detail : "");
-  (void) ftps_io_shutdown(io, FALSE, 1000);
-  ftps_io_free(io);
+  if (io != NULL) {
+    (void) ftps_io_shutdown(io, FALSE, 1000);
+    ftps_io_free(io);
+  }
 
   /* The core adds its own 425 line; together they form one reply. */
-  pr_response_add_err(R_425, "Data channel TLS refused: %s", reason);
+  pr_response_add_err(R_425, "Data connection refused: %s", reason);
   session.d->xerrno = EPERM;
   errno = EPERM;
   return -1;
@@ -233,71 +240,92 @@ static void raise_sndbuf(int fd) {
   }
 }
 
+/* A data TLS connection on fd: made from the control connection's
+ * context, whose sessions and tickets it must resume, then dressed in the
+ * current vhost's settings (they differ after an SNI or HOST switch). */
+static ftps_io_t *data_new(int fd, const char **why) {
+  const ftps_sess_t *s = ftps_session();
+  ftps_ctx_t *ctx = s->ctrl_ctx != NULL ? s->ctrl_ctx : s->vhost->ctx;
+  ftps_io_t *io = ftps_io_new(ctx, fd, FTPS_ROLE_DATA);
+
+  if (io == NULL) {
+    *why = strerror(errno);
+    return NULL;
+  }
+  ftps_io_set_wait_cb(io, data_wait_cb, NULL);
+  (void) ftps_ctx_set_allow_any_alpn(ftps_io_conn(io),
+    s->rules.options & FTPS_OPT_ALLOW_ANY_ALPN);
+  if (s->vhost->ctx != NULL && ctx != s->vhost->ctx &&
+      ftps_ctx_apply(ftps_io_conn(io), s->vhost->ctx) < 0) {
+    *why = "cannot apply the vhost's TLS settings";
+    ftps_io_free(io);
+    return NULL;
+  }
+  /* After the vhost's settings: applying them resets the SSL's options. */
+  if (s->rules.options & FTPS_OPT_KERNEL_TLS) {
+    (void) ftps_io_enable_ktls(io);
+  }
+  return io;
+}
+
+/* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
+ * session's control connection proves the data peer is our client (stops
+ * data-connection theft from the PASV port); and it must carry the control
+ * connection's client certificate. NULL if acceptable, else the reason. */
+static const char *data_binding_refusal(ftps_io_t *io) {
+  int reuse = ftps_ctx_check_reuse(ftps_io_conn(io));
+
+  if (reuse != FTPS_REUSE_OK && !(ftps_session()->rules.options &
+      FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
+    return ftps_ctx_reuse_str(reuse);
+  }
+  if (!ftps_auth_data_matches(io)) {
+    return "client certificate differs from the control connection's";
+  }
+  return NULL;
+}
+
 static int data_accept(pr_netio_stream_t *nstrm) {
-  const ftps_vhost_t *vh = ftps_sess.vhost;
+  const char *why = NULL;
   ftps_io_t *io;
-  int reuse, off = 0;
+  int off = 0;
 
   /* The core corks data sockets (TCP_CORK, inherited from the listening
    * socket): a corked handshake flight waits 200 ms in the kernel. */
   (void) setsockopt(nstrm->strm_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
   raise_sndbuf(nstrm->strm_fd);
 
-  /* Made from the control connection's context, whose sessions and
-   * tickets it must resume; then dressed in the current vhost's settings
-   * (they differ after an SNI or HOST switch). */
-  io = ftps_io_new(ftps_sess.ctrl_ctx != NULL ? ftps_sess.ctrl_ctx : vh->ctx,
-    nstrm->strm_fd, FTPS_ROLE_DATA);
+  io = data_new(nstrm->strm_fd, &why);
   if (io == NULL) {
-    session.d->xerrno = errno;
-    return -1;
+    return refuse_data(NULL, "handshake failed", why);
   }
-  ftps_io_set_wait_cb(io, data_wait_cb, NULL);
-  if (ftps_sess.ctrl_ctx != NULL && vh->ctx != NULL &&
-      ftps_sess.ctrl_ctx != vh->ctx &&
-      ftps_ctx_apply(ftps_io_ssl(io), vh->ctx) < 0) {
-    return refuse_data(io, "handshake failed", "cannot apply vhost settings");
-  }
-  /* After the vhost's settings: applying them resets the SSL's options. */
-  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
-    (void) ftps_io_enable_ktls(io);
-  }
-
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
-    return refuse_data(io, "handshake failed", handshake_failure(io));
+    return refuse_data(io, "handshake failed", ftps_io_failure(io));
+  }
+  why = data_binding_refusal(io);
+  if (why != NULL) {
+    return refuse_data(io, why, NULL);
+  }
+  if (ftps_session_data_secured(io) < 0) {
+    return refuse_data(io, "not allowed in this session state", NULL);
   }
 
-  /* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
-   * session's control connection proves the data peer is our client
-   * (stops data-connection theft from the PASV port). */
-  reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
-  if (reuse != FTPS_REUSE_OK &&
-      !(ftps_sess.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
-    return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
-  }
-  if (!ftps_auth_data_matches(ftps_io_ssl(io))) {
-    return refuse_data(io, "client certificate differs from the control "
-      "connection's", NULL);
-  }
-
-  ftps_sess.data = io;
-  ftps_sess.upload_truncated = FALSE;
   log_handshake("data", io);
-  if (ftps_sess.options & FTPS_OPT_KERNEL_TLS) {
-    ftps_log("%s: kernel TLS %s for this data connection", client_addr(),
+  if (ftps_session()->rules.options & FTPS_OPT_KERNEL_TLS) {
+    ftps_log(FTPS_LOG_INFO, "kernel TLS %s for this data connection",
       ftps_io_ktls_active(io) ? "active" : "not available (kernel or cipher)");
   }
-
   if (ftps_fsio_commit() < 0) {
-    session.d->xerrno = errno;
-    return -1;
+    why = strerror(errno);
+    ftps_session_data_closed();
+    return refuse_data(NULL, "cannot create the upload's file", why);
   }
   return 0;
 }
 
 static int data_postopen(pr_netio_stream_t *nstrm) {
   /* Both streams of the connection are post-opened; handshake once. */
-  if (ftps_sess.prot.prot != 'P' || ftps_sess.data != NULL) {
+  if (ftps_session()->prot.prot != 'P' || data_io() != NULL) {
     return core.postopen(nstrm);
   }
   return data_accept(nstrm);
@@ -306,34 +334,33 @@ static int data_postopen(pr_netio_stream_t *nstrm) {
 static int data_read(pr_netio_stream_t *nstrm, char *buf, size_t len) {
   int res;
 
-  if (ftps_sess.data == NULL) {
+  if (data_io() == NULL) {
     return core.read(nstrm, buf, len);
   }
 
-  res = (int) ftps_io_read(ftps_sess.data, buf, len);
-  if (res < 0 && ftps_io_truncated(ftps_sess.data) &&
-      !ftps_sess.upload_truncated) {
+  res = (int) ftps_io_read(data_io(), buf, len);
+  if (res < 0 && ftps_io_truncated(data_io()) &&
+      !ftps_session()->upload_truncated) {
     int xerrno = errno;
 
-    ftps_sess.upload_truncated = TRUE;
-    ftps_log("%s: data connection truncated: closed without TLS "
-      "close_notify (possible truncation attack); transfer failed",
-      client_addr());
+    ftps_session_upload_truncated();
+    ftps_log(FTPS_LOG_WARNING, "data connection truncated: closed without "
+      "TLS close_notify (possible truncation attack); transfer failed");
     errno = xerrno;
   }
   return res;
 }
 
 static int data_write(pr_netio_stream_t *nstrm, char *buf, size_t len) {
-  if (ftps_sess.data == NULL) {
+  if (data_io() == NULL) {
     return core.write(nstrm, buf, len);
   }
-  return (int) ftps_io_write(ftps_sess.data, buf, len);
+  return (int) ftps_io_write(data_io(), buf, len);
 }
 
 static int data_poll(pr_netio_stream_t *nstrm) {
-  if (ftps_sess.data != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
-      ftps_io_pending(ftps_sess.data)) {
+  if (data_io() != NULL && nstrm->strm_mode == PR_NETIO_IO_RD &&
+      ftps_io_pending(data_io())) {
     return 1;
   }
   return core.poll(nstrm);
@@ -341,35 +368,15 @@ static int data_poll(pr_netio_stream_t *nstrm) {
 
 static int data_shutdown(pr_netio_stream_t *nstrm, int how) {
   /* The end of every download carries close_notify. */
-  if (ftps_sess.data != NULL && how != SHUT_RD) {
-    (void) ftps_io_shutdown(ftps_sess.data, FALSE, 2000);
+  if (data_io() != NULL && how != SHUT_RD) {
+    (void) ftps_io_shutdown(data_io(), FALSE, 2000);
   }
   return core.shutdown(nstrm, how);
 }
 
 static int data_close(pr_netio_stream_t *nstrm) {
-  if (ftps_sess.data != NULL) {
-    ftps_io_free(ftps_sess.data);
-    ftps_sess.data = NULL;
-  }
+  ftps_session_data_closed();
   return core.close(nstrm);
-}
-
-/*
- * mod_xfer moves one buffer of main_server->tcp_{snd,rcv}buf_len bytes per
- * loop (16 KiB by default), each costing ~10 syscalls; with TLS, larger
- * buffers let one write(2)/read(2) carry many records (FTPS_IO_DATA_BUFSZ).
- */
-void ftps_netio_tune_server(server_rec *s) {
-  if (s == NULL) {
-    return;
-  }
-  if (s->tcp_sndbuf_len < FTPS_IO_DATA_BUFSZ) {
-    s->tcp_sndbuf_len = FTPS_IO_DATA_BUFSZ;
-  }
-  if (s->tcp_rcvbuf_len < FTPS_IO_DATA_BUFSZ) {
-    s->tcp_rcvbuf_len = FTPS_IO_DATA_BUFSZ;
-  }
 }
 
 /* ------------------------------------------------------- registration */

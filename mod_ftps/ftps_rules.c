@@ -1,14 +1,16 @@
 /*
- * ftps_rules.c -- glue: which FTPSRequired/FTPSOptions apply right now.
+ * ftps_rules.c -- glue: the one resolver of FTPS directives at run time
+ * (B3). No other glue file looks an FTPS directive up by name after
+ * startup; they receive an ftps_rules_t (or a requirement) from here.
  *
- *   session   main_server's values, re-read after mod_ifsession merges
- *             <IfClass> (sess_init), <IfUser>/<IfGroup> (PASS), and after
- *             HOST/SNI switch the vhost;
- *   USER      <IfUser> blocks evaluated against the USER name, so a user
- *             who needs a protected control channel is refused before any
- *             password is sent;
+ *   session   main_server's values (which mod_ifsession edits in place):
+ *             at sess_init after <IfClass>, after a HOST/SNI vhost switch,
+ *             and after PASS (<IfUser>, <IfGroup>, <IfAuthenticated>);
+ *   USER      the same, with <IfUser> blocks evaluated against the USER
+ *             name, so a user who needs a protected control channel (or a
+ *             certificate) is refused before any password is sent;
  *   transfer  the deepest <Directory>, <Anonymous> or .ftpaccess setting
- *             for the target path decides the data requirement.
+ *             for the path the transfer will really use.
  *
  * The combination rule itself is pure: ftps_policy_required_for_path().
  */
@@ -24,22 +26,6 @@ static int int_param(xaset_t *set, const char *name, int dflt) {
   int *v = set != NULL ? get_param_ptr(set, name, FALSE) : NULL;
 
   return v != NULL ? *v : dflt;
-}
-
-void ftps_rules_refresh(void) {
-  const ftps_vhost_t *vh = ftps_sess.vhost;
-
-  if (vh == NULL) {
-    ftps_sess.required = 0;
-    ftps_sess.options = 0;
-    return;
-  }
-  ftps_sess.required = int_param(main_server->conf, "FTPSRequired",
-    vh->policy.required);
-  ftps_sess.options = int_param(main_server->conf, "FTPSOptions",
-    vh->policy.options);
-  pr_trace_msg(trace_channel, 9, "session rules: required=0x%x options=0x%x",
-    (unsigned) ftps_sess.required, (unsigned) ftps_sess.options);
 }
 
 /* Does one <IfUser> condition list match user? */
@@ -65,37 +51,70 @@ static int ifuser_matches(config_rec *list, const char *user) {
   return res == TRUE;
 }
 
-config_rec *ftps_rules_param_for_user(const char *user, const char *name) {
+/* name in main_server, or (user != NULL) in the last <IfUser> block that
+ * matches user, as mod_ifsession would merge it after PASS. */
+static config_rec *param(const char *user, const char *name) {
   config_rec *c, *found;
 
   found = find_config(main_server->conf, CONF_PARAM, name, FALSE);
   if (user == NULL) {
     return found;
   }
-
-  /* The last matching <IfUser> wins, as when mod_ifsession merges them. */
   for (c = (config_rec *) main_server->conf->xas_list; c != NULL;
       c = c->next) {
-    config_rec *list, *param;
+    config_rec *list, *hit;
 
     if (c->name == NULL || strcmp(c->name, "<IfUser>") != 0 ||
         c->subset == NULL) {
       continue;
     }
     list = find_config(c->subset, -1, IFSESS_USER_LIST, FALSE);
-    param = find_config(c->subset, CONF_PARAM, name, FALSE);
-    if (param != NULL && list != NULL && list->argc >= 3 &&
+    hit = find_config(c->subset, CONF_PARAM, name, FALSE);
+    if (hit != NULL && list != NULL && list->argc >= 3 &&
         ifuser_matches(list, user)) {
-      found = param;
+      found = hit;
     }
   }
   return found;
 }
 
-int ftps_rules_required_for_user(const char *user) {
-  config_rec *c = ftps_rules_param_for_user(user, "FTPSRequired");
+static int int_of(config_rec *c, int dflt) {
+  return c != NULL ? *((int *) c->argv[0]) : dflt;
+}
 
-  return c != NULL ? *((int *) c->argv[0]) : ftps_sess.required;
+static void resolve(const ftps_vhost_t *vh, const char *user,
+    ftps_rules_t *out) {
+  config_rec *c;
+
+  memset(out, 0, sizeof(*out));
+  out->user_field = FTPS_CERT_FIELD_NONE;
+  if (vh == NULL) {
+    return;
+  }
+  out->required = int_of(param(user, "FTPSRequired"), vh->policy.required);
+  out->options = int_of(param(user, "FTPSOptions"), vh->policy.options);
+  out->cert_login = int_of(param(user, "FTPSCertLogin"), 0) == 1;
+  c = param(user, "FTPSUserName");
+  if (c != NULL) {
+    out->user_field = *((int *) c->argv[0]);
+    out->user_oid = c->argv[1];
+  }
+  c = param(user, "FTPSAuthorizedCertificates");
+  out->authz_path = c != NULL ? c->argv[0] : NULL;
+  ftps_log_trace(trace_channel, 9, "rules%s%s: required=0x%x options=0x%x "
+    "username=%d authz=%s certlogin=%d", user != NULL ? " for " : "",
+    user != NULL ? user : "", (unsigned) out->required,
+    (unsigned) out->options, out->user_field,
+    out->authz_path != NULL ? out->authz_path : "-", out->cert_login);
+}
+
+void ftps_rules_for_session(const ftps_vhost_t *vh, ftps_rules_t *out) {
+  resolve(vh, NULL, out);
+}
+
+void ftps_rules_for_user(const ftps_vhost_t *vh, const char *user,
+    ftps_rules_t *out) {
+  resolve(vh, user, out);
 }
 
 static int is_listing(cmd_rec *cmd) {
@@ -216,7 +235,7 @@ static int subtree_requires_data(xaset_t *set, const char *prefix) {
  * the directory all name the same file). A listing that can reach below its
  * directory (a glob, -R) is as strict as the strictest <Directory> under it.
  */
-int ftps_rules_required_for_transfer(cmd_rec *cmd) {
+int ftps_rules_required_for_transfer(cmd_rec *cmd, int session_required) {
   int wide = FALSE, required;
   const char *path = target_path(cmd, &wide);
   char *real;
@@ -235,14 +254,14 @@ int ftps_rules_required_for_transfer(cmd_rec *cmd) {
     real = (*path == '/') ? pstrdup(cmd->tmp_pool, path) :
       pdircat(cmd->tmp_pool, pr_fs_getcwd(), path, NULL);
   }
-  required = ftps_policy_required_for_path(ftps_sess.required,
+  required = ftps_policy_required_for_path(session_required,
     dir_rule(cmd->tmp_pool, real));
   if (wide && !(required & FTPS_REQ_DATA) &&
       subtree_requires_data(main_server->conf, session.chroot_path != NULL ?
         pdircat(cmd->tmp_pool, session.chroot_path, real, NULL) : real)) {
     required |= FTPS_REQ_DATA;
   }
-  pr_trace_msg(trace_channel, 9, "%s: '%s' resolves to '%s': required=0x%x",
+  ftps_log_trace(trace_channel, 9, "%s: '%s' resolves to '%s': required=0x%x",
     (char *) cmd->argv[0], path, real, (unsigned) required);
   return required;
 }

@@ -26,8 +26,8 @@ static const char *trace_channel = "ftps.vhost";
 
 static int refuse_sni(int *alert, int code, const char *name,
     const char *why) {
-  ftps_log("%s: TLS handshake refused: server name '%s' %s",
-    pr_netaddr_get_ipstr(session.c->remote_addr), name, why);
+  ftps_log(FTPS_LOG_WARNING, "TLS handshake refused: server name '%s' %s",
+    name, why);
   *alert = code;
   return -1;
 }
@@ -55,13 +55,13 @@ static int names_server(server_rec *s, const char *name) {
 }
 
 /* ftps_ctx_sni_fn: runs inside the ClientHello callback (control only). */
-static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
-    int *alert, void *arg) {
+static int choose_by_sni(ftps_conn_t *conn, const char *name,
+    ftps_ctx_t **out, int *alert, void *arg) {
   const char *host = pr_table_get(session.notes, CORE_HOST_NOTE, NULL);
   const ftps_vhost_t *vh;
   server_rec *s;
 
-  ftps_sess.sni_vhost = NULL;
+  ftps_session_sni_chosen(NULL);
   if (name == NULL || pr_namebind_count(main_server) == 0) {
     /* No name, or no name-based vhosts here: the address decides. */
     return 0;
@@ -73,26 +73,26 @@ static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
     s = main_server;
   }
   if (s == NULL) {
-    if (ftps_sess.options & FTPS_OPT_ALLOW_UNKNOWN_SNI) {
+    if (ftps_session()->rules.options & FTPS_OPT_ALLOW_UNKNOWN_SNI) {
       return 0;
     }
-    return refuse_sni(alert, SSL_AD_UNRECOGNIZED_NAME, name,
+    return refuse_sni(alert, FTPS_ALERT_UNRECOGNIZED_NAME, name,
       "matches no vhost (FTPSOptions AllowUnknownSNI falls back)");
   }
 
   /* RFC 7151 §3.2.2: after HOST, the handshake must name the same vhost. */
   if (host != NULL && !ftps_sni_is_ip_literal(host) && s != main_server) {
-    return refuse_sni(alert, SSL_AD_ACCESS_DENIED, name,
+    return refuse_sni(alert, FTPS_ALERT_ACCESS_DENIED, name,
       "contradicts the earlier HOST command");
   }
 
   vh = ftps_conf_vhost(s);
   if (vh == NULL || vh->policy.engine != 1 || vh->ctx == NULL) {
-    return refuse_sni(alert, SSL_AD_UNRECOGNIZED_NAME, name,
+    return refuse_sni(alert, FTPS_ALERT_UNRECOGNIZED_NAME, name,
       "names a vhost without FTPSEngine on");
   }
 
-  ftps_sess.sni_vhost = vh;
+  ftps_session_sni_chosen(vh);
   if (s == main_server) {
     return 0;
   }
@@ -100,7 +100,7 @@ static int choose_by_sni(SSL *ssl, const char *name, SSL_CTX **out,
   return 1;
 }
 
-int ftps_vhost_install_sni(SSL_CTX *ctx) {
+int ftps_vhost_install_sni(ftps_ctx_t *ctx) {
   return ftps_ctx_set_sni_fn(ctx, choose_by_sni, NULL);
 }
 
@@ -123,9 +123,9 @@ static void switch_like_host(const char *name) {
     /* SECURITY: the handshake used that vhost's certificate and client
      * verification; carrying on under this vhost's rules would mix two
      * policies. The session ends. */
-    ftps_log("%s: cannot switch to the vhost named by SNI '%s' (HOST "
-      "refused, e.g. by <Limit HOST>); closing the session",
-      pr_netaddr_get_ipstr(session.c->remote_addr), name);
+    ftps_log(FTPS_LOG_WARNING, "cannot switch to the vhost named by SNI "
+      "'%s' (HOST refused, e.g. by <Limit HOST>); closing the session",
+      name);
     pr_response_send_async(R_421, "Cannot serve the requested host; "
       "closing control connection");
     pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_CONFIG_ACL,
@@ -138,28 +138,29 @@ static void switch_like_host(const char *name) {
   destroy_pool(p);
 }
 
-void ftps_vhost_after_handshake(SSL *ssl) {
-  const char *sni = ftps_ctx_sni(ssl);
+void ftps_vhost_after_handshake(ftps_io_t *io) {
+  const ftps_vhost_t *chosen = ftps_session()->sni_vhost;
+  const char *sni = ftps_io_sni(io);
 
   if (sni == NULL) {
     return;
   }
   set_note(CORE_SNI_NOTE, sni);
-  if (ftps_sess.sni_vhost != NULL &&
-      ftps_sess.sni_vhost->server != main_server) {
+  if (chosen != NULL && chosen->server != main_server) {
     pr_trace_msg(trace_channel, 7, "SNI '%s' selects vhost '%s'", sni,
-      ftps_sess.sni_vhost->server->ServerName);
+      chosen->server->ServerName);
     switch_like_host(sni);
   }
 }
 
 void ftps_vhost_update_feat(void) {
   static const char *const feats[] = { "AUTH TLS", "PBSZ", "PROT", "CCC" };
-  int on = ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1;
+  int on = ftps_session_engine_on();
+  int required = ftps_session()->rules.required;
   unsigned int i;
 
   for (i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
-    int wanted = on && !(i == 3 && (ftps_sess.required & FTPS_REQ_CTRL));
+    int wanted = on && !(i == 3 && (required & FTPS_REQ_CTRL));
 
     if (wanted) {
       (void) pr_feat_add(feats[i]);
@@ -173,12 +174,11 @@ void ftps_vhost_update_feat(void) {
  * state of the control connection stays as negotiated. */
 /* The FTPSLog of the vhost now serving the session. */
 static void follow_log(void) {
-  const char *want = (ftps_sess.vhost != NULL &&
-    ftps_sess.vhost->policy.engine == 1) ? ftps_sess.vhost->policy.log_path :
-    NULL;
+  const char *want = ftps_session_engine_on() ?
+    ftps_session()->vhost->policy.log_path : NULL;
+  const char *have = ftps_log_path();
 
-  if (want == NULL || (ftps_sess.log_path != NULL &&
-      strcmp(want, ftps_sess.log_path) == 0)) {
+  if (want == NULL || (have != NULL && strcmp(want, have) == 0)) {
     return;
   }
   ftps_log_close();
@@ -186,15 +186,36 @@ static void follow_log(void) {
 }
 
 static void ftps_reinit_ev(const void *event_data, void *user_data) {
-  ftps_sess.vhost = ftps_conf_vhost(main_server);
+  if (ftps_session_vhost_followed(ftps_conf_vhost(main_server)) < 0) {
+    /* A switch the session cannot follow (after login): never serve one
+     * vhost's client under another vhost's rules. */
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "vhost switch after login");
+  }
   follow_log();
-  ftps_rules_refresh();
-  if (ftps_sess.vhost != NULL && ftps_sess.vhost->policy.engine == 1) {
-    ftps_netio_tune_server(main_server);
+  if (ftps_session_engine_on()) {
+    ftps_vhost_tune_buffers(main_server);
   }
   ftps_vhost_update_feat();
   pr_trace_msg(trace_channel, 7, "now serving vhost '%s'",
     main_server->ServerName);
+}
+
+/*
+ * mod_xfer moves one buffer of main_server->tcp_{snd,rcv}buf_len bytes per
+ * loop (16 KiB by default), each costing ~10 syscalls; with TLS, larger
+ * buffers let one write(2)/read(2) carry many records (FTPS_IO_DATA_BUFSZ).
+ */
+void ftps_vhost_tune_buffers(server_rec *s) {
+  if (s == NULL) {
+    return;
+  }
+  if (s->tcp_sndbuf_len < FTPS_IO_DATA_BUFSZ) {
+    s->tcp_sndbuf_len = FTPS_IO_DATA_BUFSZ;
+  }
+  if (s->tcp_rcvbuf_len < FTPS_IO_DATA_BUFSZ) {
+    s->tcp_rcvbuf_len = FTPS_IO_DATA_BUFSZ;
+  }
 }
 
 int ftps_vhost_sess_init(void) {

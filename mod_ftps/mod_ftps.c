@@ -9,8 +9,6 @@
 
 #include "mod_ftps.h"
 
-ftps_sess_t ftps_sess;
-
 static const char *trace_channel = "ftps";
 
 static void fatal_config(const char *msg) {
@@ -26,7 +24,7 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
       "mod_ftps)");
     return;
   }
-  if (ftps_conf_build_vhosts() < 0) {
+  if (ftps_conf_build_vhosts(ftps_vhost_install_sni) < 0) {
     /* ftps_conf_build_vhosts() already reported the reason. */
     pr_session_end(PR_SESS_END_FL_ERROR);
   }
@@ -38,11 +36,7 @@ static void ftps_restart_ev(const void *event_data, void *user_data) {
 
 static void ftps_exit_ev(const void *event_data, void *user_data) {
   /* The control connection is already closed here: only free. */
-  ftps_io_free(ftps_sess.data);
-  ftps_io_free(ftps_sess.ctrl);
-  ftps_sess.data = ftps_sess.ctrl = NULL;
-  X509_free(ftps_sess.client_cert);
-  ftps_sess.client_cert = NULL;
+  ftps_session_end();
   ftps_log_close();
 }
 
@@ -74,11 +68,10 @@ static int ftps_init(void) {
 static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
-  memset(&ftps_sess, 0, sizeof(ftps_sess));
-  ftps_sess.logfd = -1;
-  ftps_sess.vhost = vh = ftps_conf_vhost(main_server);
-  ftps_prot_init(&ftps_sess.prot, vh != NULL && vh->policy.engine == 1 &&
-    vh->policy.implicit == 1);
+  vh = ftps_conf_vhost(main_server);
+  /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
+   * session starts with its class's rules. */
+  ftps_session_start(vh);
 
   if (!ftps_conf_any_engine()) {
     /* FTPS is off everywhere: AUTH/PBSZ/PROT answer 502, nothing else. */
@@ -90,10 +83,8 @@ static int ftps_sess_init(void) {
    * them in an ever-larger heap of every idle session. */
   (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
-  /* mod_ifsession (loaded after us) has merged <IfClass> by now. */
-  ftps_rules_refresh();
   if (vh != NULL && vh->policy.engine == 1) {
-    ftps_netio_tune_server(main_server);
+    ftps_vhost_tune_buffers(main_server);
   }
   pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.log_path != NULL) {

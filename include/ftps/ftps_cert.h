@@ -11,7 +11,10 @@
 #define FTPS_CERT_H
 
 #include <stddef.h>
-#include <openssl/x509.h>
+
+/* An X.509 certificate (OpenSSL's X509), opaque to callers: the glue holds
+ * and passes it, only this layer looks inside. */
+typedef struct x509_st ftps_cert_t;
 
 /* FTPSUserName fields. */
 #define FTPS_CERT_FIELD_NONE     0
@@ -41,18 +44,18 @@ int ftps_cert_parse_field(const char *s, int *field, char *oid,
  * or unusable (embedded NUL, not a string, too long, malformed). Never
  * matches on a truncated or partial value.
  */
-int ftps_cert_get_field(X509 *cert, int field, const char *oid, char *out,
+int ftps_cert_get_field(ftps_cert_t *cert, int field, const char *oid, char *out,
   size_t outlen);
 
 /* SHA-256 fingerprint of the DER certificate, as lower-case hex. 0 or -1. */
-int ftps_cert_fingerprint(X509 *cert, char hex[FTPS_CERT_FP_HEX_LEN]);
+int ftps_cert_fingerprint(ftps_cert_t *cert, char hex[FTPS_CERT_FP_HEX_LEN]);
 
 /* RFC 2253 subject / issuer, serial (hex), notAfter (ISO 8601, UTC) for
  * logs; always NUL-terminated, truncated to fit. 0 or -1. */
-int ftps_cert_subject(X509 *cert, char *out, size_t outlen);
-int ftps_cert_issuer(X509 *cert, char *out, size_t outlen);
-int ftps_cert_serial(X509 *cert, char *out, size_t outlen);
-int ftps_cert_not_after(X509 *cert, char *out, size_t outlen);
+int ftps_cert_subject(ftps_cert_t *cert, char *out, size_t outlen);
+int ftps_cert_issuer(ftps_cert_t *cert, char *out, size_t outlen);
+int ftps_cert_serial(ftps_cert_t *cert, char *out, size_t outlen);
+int ftps_cert_not_after(ftps_cert_t *cert, char *out, size_t outlen);
 
 /*
  * Is the certificate with fingerprint fp_hex listed in an authorized-
@@ -64,5 +67,13 @@ int ftps_cert_not_after(X509 *cert, char *out, size_t outlen);
  */
 int ftps_cert_authorized(const char *buf, size_t len, const char *fp_hex,
   int *bad_lines);
+
+/* A PEM password callback that never prompts on a terminal and never
+ * supplies a password: encrypted keys and blocks fail to load (-1). The
+ * one callback for every PEM read of the TLS layer. */
+int ftps_cert_no_passphrase(char *buf, int size, int rwflag, void *u);
+
+/* Drop a reference (NULL is fine). */
+void ftps_cert_free(ftps_cert_t *cert);
 
 #endif /* FTPS_CERT_H */

@@ -11,7 +11,16 @@
 #define FTPS_CTX_H
 
 #include <stddef.h>
-#include <openssl/ssl.h>
+
+/* OpenSSL's SSL_CTX and SSL, opaque to callers: only the TLS layer
+ * (ftps_ctx.c, ftps_io.c, ftps_cert.c) includes OpenSSL. */
+typedef struct ssl_ctx_st ftps_ctx_t;
+typedef struct ssl_st ftps_conn_t;
+
+/* TLS alert numbers (RFC 8446 §6) an SNI chooser may answer with. */
+#define FTPS_ALERT_ACCESS_DENIED      49
+#define FTPS_ALERT_INTERNAL_ERROR     80
+#define FTPS_ALERT_UNRECOGNIZED_NAME  112
 
 #include "ftps/ftps_policy.h"
 
@@ -33,12 +42,12 @@
  * session-ID context, so sessions resume only on the vhost and settings
  * that made them. NULL with a message naming the directive, file and
  * reason in err. Reads files: call with the needed privileges. */
-SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
+ftps_ctx_t *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
   char *err, size_t errlen);
 
 /* Free a context from ftps_ctx_build() with what mod_ftps attached to it.
  * Never SSL_CTX_free() such a context directly. */
-void ftps_ctx_free(SSL_CTX *ctx);
+void ftps_ctx_free(ftps_ctx_t *ctx);
 
 /*
  * Run one full handshake (and resumption) against ctx entirely in memory,
@@ -46,7 +55,7 @@ void ftps_ctx_free(SSL_CTX *ctx);
  * curve tables, ...) exists before the session processes fork and is
  * shared with them instead of being rebuilt in each one. Best effort.
  */
-void ftps_ctx_warm_up(SSL_CTX *ctx);
+void ftps_ctx_warm_up(ftps_ctx_t *ctx);
 
 /* Start a new binding: a fresh random nonce for this process. Call once in
  * every session process, before the first handshake. 0 or -1. */
@@ -54,14 +63,20 @@ int ftps_ctx_new_binding(void);
 
 /* Mark a new SSL as a control or data connection (for the callbacks),
  * before its handshake and before any SNI switch. */
-int ftps_ctx_set_role(SSL *ssl, int role);
+int ftps_ctx_set_role(ftps_conn_t *ssl, int role);
+
+/* FTPSOptions AllowAnyALPN decided per session (e.g. in <IfClass>): on
+ * this connection, ALPN without "ftp" is answered without ALPN instead of
+ * refused, even if the context's own policy refuses it. After
+ * ftps_ctx_set_role(); 0 or -1/EINVAL. */
+int ftps_ctx_set_allow_any_alpn(ftps_conn_t *ssl, int on);
 
 /* Free what ftps_ctx_set_role() attached; call before SSL_free(). */
-void ftps_ctx_clear_role(SSL *ssl);
+void ftps_ctx_clear_role(ftps_conn_t *ssl);
 
 /* After a data handshake: FTPS_REUSE_OK if it resumed a session bound to
  * this process's control connection, else the reason (FTPS_REUSE_*). */
-int ftps_ctx_check_reuse(SSL *data);
+int ftps_ctx_check_reuse(ftps_conn_t *data);
 
 /* Text for a FTPS_REUSE_* value, for replies and logs. */
 const char *ftps_ctx_reuse_str(int reason);
@@ -70,24 +85,24 @@ const char *ftps_ctx_reuse_str(int reason);
  * SNI on control connections: called from the ClientHello callback with
  * the server name (NULL if the client sent none, or an IP literal). Return
  * 0 to keep the current context, 1 with *out set to switch to another
- * vhost's context, or -1 with *alert set (SSL_AD_*) to refuse.
+ * vhost's context, or -1 with *alert set (FTPS_ALERT_*) to refuse.
  */
-typedef int (*ftps_ctx_sni_fn)(SSL *ssl, const char *name, SSL_CTX **out,
-  int *alert, void *arg);
-int ftps_ctx_set_sni_fn(SSL_CTX *ctx, ftps_ctx_sni_fn fn, void *arg);
+typedef int (*ftps_ctx_sni_fn)(ftps_conn_t *ssl, const char *name,
+  ftps_ctx_t **out,  int *alert, void *arg);
+int ftps_ctx_set_sni_fn(ftps_ctx_t *ctx, ftps_ctx_sni_fn fn, void *arg);
 
 /* Put ctx's certificates and every TLS setting of its policy (protocol
  * range, ciphers, options, verification) on ssl. 0 or -1. */
-int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx);
+int ftps_ctx_apply(ftps_conn_t *ssl, ftps_ctx_t *ctx);
 
 /* The SNI name the client sent (lower case), or NULL. */
-const char *ftps_ctx_sni(SSL *ssl);
+const char *ftps_ctx_sni(ftps_conn_t *ssl);
 
 /* Why the last handshake on ssl was refused by a callback, or NULL. */
-const char *ftps_ctx_refusal(SSL *ssl);
+const char *ftps_ctx_refusal(ftps_conn_t *ssl);
 
 /* The first client-certificate verification failure on ssl (reason,
  * depth, subject, issuer, serial), or NULL. For logs only (B12). */
-const char *ftps_ctx_verify_error(SSL *ssl);
+const char *ftps_ctx_verify_error(ftps_conn_t *ssl);
 
 #endif /* FTPS_CTX_H */

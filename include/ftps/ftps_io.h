@@ -10,7 +10,8 @@
 #define FTPS_IO_H
 
 #include <sys/types.h>
-#include <openssl/ssl.h>
+#include "ftps/ftps_cert.h"
+#include "ftps/ftps_ctx.h"
 
 typedef struct ftps_io ftps_io_t;
 
@@ -20,7 +21,7 @@ typedef int (*ftps_io_wait_cb)(void *arg);
 
 /* A server-side TLS connection on fd, created from ctx, marked with role
  * (FTPS_ROLE_*). The fd is made non-blocking until ftps_io_free(). */
-ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role);
+ftps_io_t *ftps_io_new(ftps_ctx_t *ctx, int fd, int role);
 
 /* Data connections move bulk data: records are read ahead and written
  * through a buffer of this size, so one syscall carries many records. */
@@ -60,10 +61,46 @@ int ftps_io_shutdown(ftps_io_t *io, int wait_peer, int timeout_ms);
 /* Queue fresh session tickets (TLS 1.3), sent with the next write. */
 int ftps_io_refresh_session(ftps_io_t *io);
 
-SSL *ftps_io_ssl(ftps_io_t *io);
+ftps_conn_t *ftps_io_conn(ftps_io_t *io);
 int ftps_io_fd(ftps_io_t *io);
 int ftps_io_truncated(ftps_io_t *io);
 int ftps_io_got_close_notify(ftps_io_t *io);
+
+/*
+ * Facts of an established connection, in the style of libtls's
+ * tls_conn_version(): "TLSv1.3", the cipher's name, whether the session
+ * was resumed, the SNI name the client sent (lower case; NULL: none), the
+ * bytes read from the socket so far (0: the peer has sent nothing, so a
+ * clear-text reply can still be read).
+ */
+const char *ftps_io_version(ftps_io_t *io);
+const char *ftps_io_cipher(ftps_io_t *io);
+int ftps_io_resumed(ftps_io_t *io);
+const char *ftps_io_sni(ftps_io_t *io);
+unsigned long ftps_io_bytes_read(ftps_io_t *io);
+
+/* The client certificate, verified: a new reference (ftps_cert_free()),
+ * or NULL if none was presented or it did not verify. */
+ftps_cert_t *ftps_io_peer_cert(ftps_io_t *io);
+
+/* The client certificate as presented, verified or not (for logs only):
+ * a borrowed pointer, valid until ftps_io_free(). */
+ftps_cert_t *ftps_io_peer_cert_any(ftps_io_t *io);
+
+/* "SUCCESS", "NONE" (no certificate) or "FAILED:<reason>" (for logs and
+ * FTPS_CLIENT_VERIFY). Valid until ftps_io_free(). */
+const char *ftps_io_verify_verdict(ftps_io_t *io);
+
+/* The TLS library's version string. */
+const char *ftps_io_library_version(void);
+
+/*
+ * The one record of why a handshake failed, read by the reply, FTPSLog and
+ * the trace: a certificate verification failure (reason, depth, subject,
+ * issuer, serial), else a callback's refusal (SNI, ALPN), else the engine's
+ * own error (OpenSSL reason, errno, timeout).
+ */
+const char *ftps_io_failure(ftps_io_t *io);
 
 /* Detail of the last failure (OpenSSL reason, errno), for logs only. */
 const char *ftps_io_error(ftps_io_t *io);

@@ -449,7 +449,7 @@ static ftps_io_t *reuse_server_conn(SSL_CTX *ctx, int fd,
   }
 
   mark_point();
-  reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
+  reuse = ftps_ctx_check_reuse(ftps_io_conn(io));
   if (conn->want_reuse == WANT_NOT_OK) {
     ck_assert_msg(reuse != FTPS_REUSE_OK && reuse >= 0,
       "%s: conn %d: Expected a refusal, got %d (%s)", row->name, i, reuse,

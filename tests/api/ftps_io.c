@@ -102,7 +102,7 @@ static void hs_server(SSL_CTX *ctx, int fd, const hs_row_t *row) {
 
   ck_assert_msg(res == 0, "%s: Expected %d, got %d (%s)", row->name, 0, res,
     ftps_io_error(io));
-  ck_assert_str_eq(SSL_get_version(ftps_io_ssl(io)), row->want_version);
+  ck_assert_str_eq(SSL_get_version(ftps_io_conn(io)), row->want_version);
   server_expect(io, "ping\n");
   server_send(io, "pong\n");
   mark_point();
@@ -787,7 +787,7 @@ END_TEST
 /* The accessors take NULL and answer "nothing". */
 START_TEST (ftps_io_accessors_args_test) {
   mark_point();
-  ck_assert_msg(ftps_io_ssl(NULL) == NULL, "Expected NULL");
+  ck_assert_msg(ftps_io_conn(NULL) == NULL, "Expected NULL");
   ck_assert_msg(ftps_io_fd(NULL) == -1, "Expected %d, got %d", -1,
     ftps_io_fd(NULL));
   ck_assert_msg(ftps_io_pending(NULL) == 0, "Expected %d, got %d", 0,
@@ -853,8 +853,8 @@ START_TEST (ftps_io_free_restores_blocking_test) {
   ck_assert_msg(io != NULL, "ftps_io_new: %s", strerror(errno));
   ck_assert_msg(ftps_io_fd(io) == sv[0], "Expected %d, got %d", sv[0],
     ftps_io_fd(io));
-  ck_assert_msg(ftps_io_ssl(io) != NULL, "Expected an SSL");
-  ck_assert_msg(SSL_is_server(ftps_io_ssl(io)) == 1, "Expected a server SSL");
+  ck_assert_msg(ftps_io_conn(io) != NULL, "Expected an SSL");
+  ck_assert_msg(SSL_is_server(ftps_io_conn(io)) == 1, "Expected a server SSL");
   ck_assert_msg((fcntl(sv[0], F_GETFL) & O_NONBLOCK) != 0,
     "Expected a non-blocking fd while in use");
   ck_assert_str_eq(ftps_io_error(io), "no error");

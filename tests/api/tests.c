@@ -23,6 +23,7 @@ static const struct {
   { "ftps_io",     tests_get_io_suite },
   { "ftps_cert",   tests_get_cert_suite },
   { "ftps_text",   tests_get_text_suite },
+  { "ftps_state",  tests_get_state_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

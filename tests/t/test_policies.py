@@ -242,6 +242,25 @@ def test_allow_any_alpn_accepts_http():
           and "Verify return code: 0 (ok)" in out, "AllowAnyALPN + http/1.1: %s" % out[-400:])
 
 
+def test_allow_any_alpn_in_ifclass_applies():
+    """FTPSOptions AllowAnyALPN inside <IfClass> used to be ignored (the
+    option was read only when the TLS context was built): it now applies to
+    the sessions of that class, and only to them."""
+    srv = server(preload=IFSESSION, extra=["<Class local>", "  From 127.0.0.1", "</Class>"],
+                 ftps=["<IfClass local>", "  FTPSOptions AllowAnyALPN", "</IfClass>"])
+    cp = s_client(srv, "-alpn", "http/1.1")
+    out = cp.out + cp.err
+    check(cp.returncode == 0 and "No ALPN negotiated" in out
+          and "Verify return code: 0 (ok)" in out,
+          "AllowAnyALPN in <IfClass> + http/1.1: %s" % out[-400:])
+    other = server(preload=IFSESSION, extra=["<Class far>", "  From 10.9.9.9", "</Class>"],
+                   ftps=["<IfClass far>", "  FTPSOptions AllowAnyALPN", "</IfClass>"])
+    cp = s_client(other, "-alpn", "http/1.1")
+    out = cp.out + cp.err
+    check("no application protocol" in out.lower() or cp.returncode != 0,
+          "AllowAnyALPN for another class applied here: %s" % out[-400:])
+
+
 def _budget(srv, limit):
     mark = srv.log_mark()
     r = Raw(srv)
