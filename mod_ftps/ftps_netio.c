@@ -233,10 +233,57 @@ static void raise_sndbuf(int fd) {
   }
 }
 
+/*
+ * SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
+ * session's control connection proves the data peer is our client (stops
+ * data-connection theft from the PASV port). The FTPSOptions exemptions
+ * and their order: ftps_policy_data_verdict(). Every exempted connection
+ * is logged, so the exemptions can be audited.
+ */
+static int admit_data(ftps_io_t *io) {
+  int reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
+  const char *ctrl_addr = client_addr(), *data_addr;
+  ftps_data_facts_t facts;
+
+  data_addr = pr_netaddr_get_ipstr(session.d->remote_addr);
+  facts.resumed = (reuse == FTPS_REUSE_OK);
+  facts.same_addr = pr_netaddr_cmp(session.c->remote_addr,
+    session.d->remote_addr) == 0;
+  facts.cert_ok = ftps_auth_data_matches(ftps_io_ssl(io));
+
+  switch (ftps_policy_data_verdict(ftps_sess.options, &facts)) {
+    case FTPS_DATA_ACCEPT:
+      return 0;
+    case FTPS_DATA_ACCEPT_NO_REUSE:
+      ftps_log("%s: data connection exempted from session reuse (FTPSOptions "
+        "NoSessionReuseRequired): from %s, not resumed: %s", ctrl_addr,
+        data_addr, ftps_ctx_reuse_str(reuse));
+      return 0;
+    case FTPS_DATA_ACCEPT_SAME_ADDR:
+      ftps_log("%s: data connection exempted from session reuse (FTPSOptions "
+        "NoSessionReuseSameAddress): same address %s, client certificate %s; "
+        "not resumed: %s", ctrl_addr, data_addr,
+        ftps_sess.client_fp[0] != '\0' ? "same as control's" : "none on control",
+        ftps_ctx_reuse_str(reuse));
+      return 0;
+    case FTPS_DATA_REFUSE_ADDR:
+      return refuse_data(io, "not from the control connection's address",
+        pstrcat(session.d->pool, "from ", data_addr, " (FTPSOptions "
+        "NoSessionReuseSameAddress), not resumed: ", ftps_ctx_reuse_str(reuse),
+        NULL));
+    case FTPS_DATA_REFUSE_CERT:
+      return refuse_data(io, "client certificate differs from the control "
+        "connection's", NULL);
+    case FTPS_DATA_REFUSE_REUSE:
+    default:
+      return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
+  }
+}
+
 static int data_accept(pr_netio_stream_t *nstrm) {
   const ftps_vhost_t *vh = ftps_sess.vhost;
   ftps_io_t *io;
-  int reuse, off = 0;
+  int off = 0;
 
   /* The core corks data sockets (TCP_CORK, inherited from the listening
    * socket): a corked handshake flight waits 200 ms in the kernel. */
@@ -267,17 +314,8 @@ static int data_accept(pr_netio_stream_t *nstrm) {
     return refuse_data(io, "handshake failed", handshake_failure(io));
   }
 
-  /* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
-   * session's control connection proves the data peer is our client
-   * (stops data-connection theft from the PASV port). */
-  reuse = ftps_ctx_check_reuse(ftps_io_ssl(io));
-  if (reuse != FTPS_REUSE_OK &&
-      !(ftps_sess.options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
-    return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
-  }
-  if (!ftps_auth_data_matches(ftps_io_ssl(io))) {
-    return refuse_data(io, "client certificate differs from the control "
-      "connection's", NULL);
+  if (admit_data(io) < 0) {
+    return -1;
   }
 
   ftps_sess.data = io;
