@@ -175,3 +175,18 @@ def test_java_stock_exempted_other_certificate_refused():
     check_transfers(srv, java(srv, ops, p12=alice, p12pass="changeit"), ops, "TLSv1.3")
     srv.wait_log(r"exempted .*NoSessionReuseSameAddress\): same address 127\.0\.0\.1, client "
                  r"certificate same as control's", mark)
+
+
+def test_same_address_exemption_only_in_ifsession_blocks():
+    """The exemption must name its clients: at server level, in <Global> or
+    in <IfAuthenticated> proftpd refuses to start; in <IfUser> it starts."""
+    from ftpslib import Server
+    for ftps in (["FTPSOptions NoSessionReuseSameAddress"],
+                 ["<IfAuthenticated>", "  FTPSOptions NoSessionReuseSameAddress",
+                  "</IfAuthenticated>"]):
+        rc, out = Server(ftps=ftps, preload=IFSESSION).syntax_check()
+        check(rc != 0 and "NoSessionReuseSameAddress applies only inside <IfUser>" in out,
+              "%r accepted (rc %d): %s" % (ftps, rc, out[-400:]))
+    rc, out = Server(ftps=["<IfUser alice>", "  FTPSOptions NoSessionReuseSameAddress StdEnvVars",
+                           "</IfUser>"], preload=IFSESSION).syntax_check()
+    check(rc == 0, "<IfUser> exemption refused (rc %d): %s" % (rc, out[-400:]))
