@@ -60,14 +60,20 @@ static int step(cmd_rec *cmd, ftps_cmd_t which, ftps_prot_result_t *res) {
     cmd->argc > 1 ? cmd->arg : NULL, res);
 }
 
-/* Refresh the control session well before it could expire, so a data
- * connection hours into the FTP session still resumes it. */
+/*
+ * Before every data connection (PASV, EPSV, PORT, EPRT): a fresh session
+ * for it, bound to this FTP session like every control session. TLS 1.3:
+ * one new ticket, sent on the control connection ahead of this command's
+ * reply, so a client that offers each ticket only once (JSSE) always has
+ * an unused one, whether it handshakes right after the reply (basic-ftp)
+ * or after the 150 (Commons Net), upload or download. TLS 1.2: the
+ * control session's clock restarts, so hours into the session it still
+ * resumes. Cost: docs/clients.md.
+ */
 static void refresh_ctrl_session(void) {
   const ftps_sess_t *s = ftps_session();
 
-  if (s->ctrl != NULL &&
-      time(NULL) - s->ctrl_refreshed >= FTPS_SESSION_TIMEOUT / 4) {
-    (void) ftps_io_refresh_session(s->ctrl);
+  if (s->ctrl != NULL && ftps_io_refresh_session(s->ctrl) == 0) {
     ftps_session_ctrl_refreshed();
   }
 }

@@ -204,6 +204,20 @@ MODRET set_ftpsrequired(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
+/* Inside <IfUser>, <IfGroup> or <IfClass>: a named set of clients. */
+static int in_client_block(cmd_rec *cmd) {
+  config_rec *c;
+
+  for (c = cmd->config; c != NULL; c = c->parent) {
+    if (c->name != NULL && (strcmp(c->name, "<IfUser>") == 0 ||
+        strcmp(c->name, "<IfGroup>") == 0 ||
+        strcmp(c->name, "<IfClass>") == 0)) {
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 /* usage: FTPSOptions opt1 ... */
 MODRET set_ftpsoptions(cmd_rec *cmd) {
   int v = 0;
@@ -212,6 +226,13 @@ MODRET set_ftpsoptions(cmd_rec *cmd) {
   CHECK_NOT_DUPLICATE(cmd);
   PARSE_OR_FAIL(cmd, ftps_policy_parse_options(cmd->argc - 1,
     (char *const *) &cmd->argv[1], &v, err_, errlen_));
+  /* SECURITY: the exemption names the clients it covers, so an audit of
+   * the configuration finds every one of them. */
+  if ((v & FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR) && !in_client_block(cmd)) {
+    CONF_ERROR(cmd, "NoSessionReuseSameAddress applies only inside <IfUser>, "
+      "<IfGroup> or <IfClass> (mod_ifsession): name the clients that cannot "
+      "resume TLS sessions, e.g. a <Class> of their addresses");
+  }
   store_int(cmd, v);
   return PR_HANDLED(cmd);
 }

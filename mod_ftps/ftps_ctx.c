@@ -311,7 +311,13 @@ static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
   }
 
   if (!is_data) {
-    /* Control: resume freely, but always issue a ticket bound to us. */
+    /* Control: resume, and always issue a ticket bound to us. TLS 1.2
+     * clients that keep the ticket they resumed with (JSSE ignores the
+     * renewed one) would offer another FTP session's ticket on every data
+     * connection: there, only our own tickets resume. */
+    if (ok && SSL_version(ssl) < TLS1_3_VERSION && !is_bound(sess)) {
+      ok = 0;
+    }
     return ok ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_IGNORE_RENEW;
   }
 

@@ -268,21 +268,52 @@ static ftps_io_t *data_new(int fd, const char **why) {
   return io;
 }
 
-/* SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
+/*
+ * SECURITY: RFC 4217 §10.2 — only a session resumed from this FTP
  * session's control connection proves the data peer is our client (stops
- * data-connection theft from the PASV port); and it must carry the control
- * connection's client certificate. NULL if acceptable, else the reason. */
-static const char *data_binding_refusal(ftps_io_t *io) {
+ * data-connection theft from the PASV port), and it must carry the control
+ * connection's client certificate. The FTPSOptions exemptions and their
+ * order: ftps_policy_data_verdict(). Every exempted connection is logged,
+ * so the exemptions can be audited. 0, or -1 (refused, reply queued).
+ */
+static int admit_data(ftps_io_t *io) {
+  const ftps_sess_t *s = ftps_session();
   int reuse = ftps_ctx_check_reuse(ftps_io_conn(io));
+  const char *data_addr = pr_netaddr_get_ipstr(session.d->remote_addr);
+  ftps_data_facts_t facts;
 
-  if (reuse != FTPS_REUSE_OK && !(ftps_session()->rules.options &
-      FTPS_OPT_NO_SESSION_REUSE_REQUIRED)) {
-    return ftps_ctx_reuse_str(reuse);
+  facts.resumed = (reuse == FTPS_REUSE_OK);
+  facts.same_addr = pr_netaddr_cmp(session.c->remote_addr,
+    session.d->remote_addr) == 0;
+  facts.cert_ok = ftps_auth_data_matches(io);
+
+  switch (ftps_policy_data_verdict(s->rules.options, &facts)) {
+    case FTPS_DATA_ACCEPT:
+      return 0;
+    case FTPS_DATA_ACCEPT_NO_REUSE:
+      ftps_log(FTPS_LOG_WARNING, "data connection exempted from session "
+        "reuse (FTPSOptions NoSessionReuseRequired): from %s, not resumed: "
+        "%s", data_addr, ftps_ctx_reuse_str(reuse));
+      return 0;
+    case FTPS_DATA_ACCEPT_SAME_ADDR:
+      ftps_log(FTPS_LOG_WARNING, "data connection exempted from session "
+        "reuse (FTPSOptions NoSessionReuseSameAddress): same address %s, "
+        "client certificate %s; not resumed: %s", data_addr,
+        s->client_fp[0] != '\0' ? "same as control's" : "none on control",
+        ftps_ctx_reuse_str(reuse));
+      return 0;
+    case FTPS_DATA_REFUSE_ADDR:
+      return refuse_data(io, "not from the control connection's address",
+        pstrcat(session.d->pool, "from ", data_addr, " (FTPSOptions "
+        "NoSessionReuseSameAddress), not resumed: ",
+        ftps_ctx_reuse_str(reuse), NULL));
+    case FTPS_DATA_REFUSE_CERT:
+      return refuse_data(io, "client certificate differs from the control "
+        "connection's", NULL);
+    case FTPS_DATA_REFUSE_REUSE:
+    default:
+      return refuse_data(io, ftps_ctx_reuse_str(reuse), NULL);
   }
-  if (!ftps_auth_data_matches(io)) {
-    return "client certificate differs from the control connection's";
-  }
-  return NULL;
 }
 
 static int data_accept(pr_netio_stream_t *nstrm) {
@@ -302,9 +333,8 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
     return refuse_data(io, "handshake failed", ftps_io_failure(io));
   }
-  why = data_binding_refusal(io);
-  if (why != NULL) {
-    return refuse_data(io, why, NULL);
+  if (admit_data(io) < 0) {
+    return -1;
   }
   if (ftps_session_data_secured(io) < 0) {
     return refuse_data(io, "not allowed in this session state", NULL);

@@ -46,6 +46,7 @@ static const ftps_name_t option_names[] = {
   { "AllowAnyALPN",           FTPS_OPT_ALLOW_ANY_ALPN },
   { "StdEnvVars",             FTPS_OPT_STD_ENV_VARS },
   { "KernelTLS",              FTPS_OPT_KERNEL_TLS },
+  { "NoSessionReuseSameAddress", FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR },
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -295,8 +296,8 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
     hit = lookup(option_names, NELEMS(option_names), argv[i]);
     if (hit == NULL) {
       return fail(err, errlen, "unknown option '%.64s'; expected "
-        "NoSessionReuseRequired, AllowUnknownSNI, AllowPerUser, AllowAnyALPN, "
-        "StdEnvVars or KernelTLS", argv[i]);
+        "NoSessionReuseRequired, NoSessionReuseSameAddress, AllowUnknownSNI, "
+        "AllowPerUser, AllowAnyALPN, StdEnvVars or KernelTLS", argv[i]);
     }
     mask |= hit->value;
   }
@@ -431,4 +432,32 @@ const char *ftps_policy_protocols_str(int mask) {
     default:
       return "none";
   }
+}
+
+/*
+ * SECURITY: RFC 4217 §10.2. Resuming this FTP session's control session is
+ * what proves a data connection comes from our client. The exemptions, for
+ * clients that cannot resume, give up that proof and keep what they can:
+ * NoSessionReuseRequired (the blunt one) only the certificate match;
+ * NoSessionReuseSameAddress also the control connection's address. A
+ * certificate that differs from the control connection's is never let in.
+ */
+int ftps_policy_data_verdict(int options, const ftps_data_facts_t *f) {
+  if (f == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (!f->cert_ok) {
+    return FTPS_DATA_REFUSE_CERT;
+  }
+  if (f->resumed) {
+    return FTPS_DATA_ACCEPT;
+  }
+  if (options & FTPS_OPT_NO_SESSION_REUSE_REQUIRED) {
+    return FTPS_DATA_ACCEPT_NO_REUSE;
+  }
+  if (options & FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR) {
+    return f->same_addr ? FTPS_DATA_ACCEPT_SAME_ADDR : FTPS_DATA_REFUSE_ADDR;
+  }
+  return FTPS_DATA_REFUSE_REUSE;
 }

@@ -31,6 +31,10 @@
 #define FTPS_OPT_ALLOW_ANY_ALPN             0x0008  /* ALPACA: accept foreign ALPN */
 #define FTPS_OPT_STD_ENV_VARS               0x0010  /* export FTPS_* environment */
 #define FTPS_OPT_KERNEL_TLS                 0x0020  /* data records via kTLS */
+/* A data connection that did not resume is accepted from the control
+ * connection's address with its client certificate (ftps_policy_data_verdict);
+ * only inside <IfUser>, <IfGroup> or <IfClass>. */
+#define FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR 0x0040
 
 /* FTPSVerifyClient. */
 #define FTPS_VERIFY_OFF         0
@@ -135,6 +139,32 @@ int ftps_policy_parse_depth(const char *s, int *out, char *err,
 /* FTPSLog: an absolute path, or "none" (*out = NULL). */
 int ftps_policy_parse_log(const char *s, const char **out, char *err,
   size_t errlen);
+
+/*
+ * Whether a protected data connection is let through (RFC 4217 §10.2), from
+ * what the glue observed after its handshake:
+ *   resumed    it resumed a session bound to this FTP session's control
+ *              connection (ftps_ctx_check_reuse() == FTPS_REUSE_OK);
+ *   same_addr  its peer address equals the control connection's;
+ *   cert_ok    the control connection had no client certificate, or this
+ *              connection presented the same one.
+ * The strongest rule the FTPSOptions in force allow decides.
+ */
+typedef struct {
+  int resumed;
+  int same_addr;
+  int cert_ok;
+} ftps_data_facts_t;
+
+#define FTPS_DATA_ACCEPT            0   /* resumed (the default rule) */
+#define FTPS_DATA_ACCEPT_NO_REUSE   1   /* NoSessionReuseRequired */
+#define FTPS_DATA_ACCEPT_SAME_ADDR  2   /* NoSessionReuseSameAddress */
+#define FTPS_DATA_REFUSE_REUSE      3   /* did not resume */
+#define FTPS_DATA_REFUSE_ADDR       4   /* exempted, but another address */
+#define FTPS_DATA_REFUSE_CERT       5   /* another client certificate */
+
+/* A FTPS_DATA_* verdict; -1/EINVAL for NULL facts. */
+int ftps_policy_data_verdict(int options, const ftps_data_facts_t *f);
 
 /* "TLSv1.2 TLSv1.3" for a mask, for logs; static storage. */
 const char *ftps_policy_protocols_str(int mask);

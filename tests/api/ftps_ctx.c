@@ -356,9 +356,12 @@ static const reuse_row_t reuse_rows[] = {
   { "tls13_ctrl_resumed_across_bindings", FTPS_PROTO_TLS13, 0, 0, 3,
     { CTRL_FRESH,
       { FTPS_ROLE_CTRL, 1, 1, 0, 0, WANT_ANY, 'R' }, DATA_REUSE(1) } },
-  { "tls12_ctrl_resumed_across_bindings", FTPS_PROTO_TLS12, 0, 0, 3,
+  /* TLS 1.2: another FTP session's ticket makes a full handshake on the
+   * control connection (JSSE would keep offering it on data connections,
+   * not the one we renew); the new session is bound to us. */
+  { "tls12_ctrl_foreign_ticket_full_handshake", FTPS_PROTO_TLS12, 0, 0, 3,
     { CTRL_FRESH,
-      { FTPS_ROLE_CTRL, 1, 1, 0, 0, WANT_ANY, 'R' }, DATA_REUSE(1) } },
+      { FTPS_ROLE_CTRL, 1, 1, 0, 0, WANT_ANY, 'F' }, DATA_REUSE(1) } },
 };
 
 typedef struct {

@@ -317,8 +317,16 @@ static const struct {
   { "any_alpn", 1, { "allowanyalpn" }, 0, FTPS_OPT_ALLOW_ANY_ALPN, NULL },
   { "env_and_ktls", 2, { "StdEnvVars", "KernelTLS" }, 0,
     FTPS_OPT_STD_ENV_VARS|FTPS_OPT_KERNEL_TLS, NULL },
+  { "same_addr", 1, { "NoSessionReuseSameAddress" }, 0,
+    FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR, NULL },
+  { "same_addr_case", 1, { "nosessionreusesameaddress" }, 0,
+    FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR, NULL },
+  { "same_addr_prefix", 1, { "NoSessionReuseSame" }, -1, SENTINEL,
+    "unknown option" },
   { "unknown", 1, { "StdEnvVarz" }, -1, SENTINEL,
     "unknown option 'StdEnvVarz'; expected " },
+  { "unknown_names_same_addr", 1, { "x" }, -1, SENTINEL,
+    "NoSessionReuseSameAddress" },
   { "unknown_names_accepted", 1, { "StdEnvVarz" }, -1, SENTINEL,
     "NoSessionReuseRequired" },
   { "good_then_bad", 2, { "NoSessionReuseRequired", "AllowDotLogin" }, -1,
@@ -860,6 +868,64 @@ START_TEST (ftps_policy_required_for_path_table_test) {
 }
 END_TEST
 
+/* ---- ftps_policy_data_verdict ------------------------------------------ */
+
+#define NO_REUSE   FTPS_OPT_NO_SESSION_REUSE_REQUIRED
+#define SAME_ADDR  FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR
+
+static const struct {
+  const char *name;
+  int options;
+  ftps_data_facts_t facts;      /* resumed, same_addr, cert_ok */
+  int want;
+} verdict_rows[] = {
+  { "default_resumed",           0, { 1, 1, 1 }, FTPS_DATA_ACCEPT },
+  { "default_resumed_other_addr", 0, { 1, 0, 1 }, FTPS_DATA_ACCEPT },
+  { "default_not_resumed",       0, { 0, 1, 1 }, FTPS_DATA_REFUSE_REUSE },
+  { "default_resumed_other_cert", 0, { 1, 1, 0 }, FTPS_DATA_REFUSE_CERT },
+  { "unrelated_options",         FTPS_OPT_KERNEL_TLS|FTPS_OPT_STD_ENV_VARS,
+    { 0, 1, 1 }, FTPS_DATA_REFUSE_REUSE },
+  { "no_reuse_not_resumed",      NO_REUSE, { 0, 0, 1 },
+    FTPS_DATA_ACCEPT_NO_REUSE },
+  { "no_reuse_other_cert",       NO_REUSE, { 0, 1, 0 },
+    FTPS_DATA_REFUSE_CERT },
+  { "no_reuse_resumed",          NO_REUSE, { 1, 0, 1 }, FTPS_DATA_ACCEPT },
+  { "same_addr_not_resumed",     SAME_ADDR, { 0, 1, 1 },
+    FTPS_DATA_ACCEPT_SAME_ADDR },
+  { "same_addr_other_addr",      SAME_ADDR, { 0, 0, 1 },
+    FTPS_DATA_REFUSE_ADDR },
+  { "same_addr_other_cert",      SAME_ADDR, { 0, 1, 0 },
+    FTPS_DATA_REFUSE_CERT },
+  { "same_addr_other_both",      SAME_ADDR, { 0, 0, 0 },
+    FTPS_DATA_REFUSE_CERT },
+  { "same_addr_resumed_other_addr", SAME_ADDR, { 1, 0, 1 },
+    FTPS_DATA_ACCEPT },
+  { "both_blunt_wins",           NO_REUSE|SAME_ADDR, { 0, 0, 1 },
+    FTPS_DATA_ACCEPT_NO_REUSE },
+};
+
+START_TEST (ftps_policy_data_verdict_args_test) {
+  int res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_data_verdict(0, NULL);
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_data_verdict_table_test) {
+  int res;
+
+  mark_point();
+  res = ftps_policy_data_verdict(verdict_rows[_i].options,
+    &verdict_rows[_i].facts);
+  ck_assert_msg(res == verdict_rows[_i].want, "%s: Expected %d, got %d",
+    verdict_rows[_i].name, verdict_rows[_i].want, res);
+}
+END_TEST
+
 Suite *tests_get_policy_suite(void) {
   Suite *suite = suite_create("ftps_policy");
   TCase *tc;
@@ -904,6 +970,9 @@ Suite *tests_get_policy_suite(void) {
     TESTS_NELEMS(cert_rules));
   tcase_add_loop_test(tc, ftps_policy_required_for_path_table_test, 0,
     TESTS_NELEMS(path_rows));
+  tcase_add_test(tc, ftps_policy_data_verdict_args_test);
+  tcase_add_loop_test(tc, ftps_policy_data_verdict_table_test, 0,
+    TESTS_NELEMS(verdict_rows));
   suite_add_tcase(suite, tc);
 
   return suite;

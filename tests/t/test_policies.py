@@ -103,6 +103,31 @@ def test_ifclass_no_session_reuse_required_allows_stock_ftplib():
     quit_quietly(ftp)
 
 
+def test_ifuser_same_address_exemption_allows_stock_ftplib_for_that_user_only():
+    """Stock FTP_TLS cannot resume: exempted for alice (<IfUser>), every
+    such data connection logged; bob, not exempted, keeps getting 425."""
+    srv = server(preload=IFSESSION, users=[(BOB, BOB_PW, 2002)],
+                 ftps=["<IfUser alice>", "  FTPSOptions NoSessionReuseSameAddress", "</IfUser>"])
+    mark = srv.log_mark()
+    ftp = ftp_login(srv, cls=ftplib.FTP_TLS)
+    check("small.bin" in ftp.nlst(), "exempted stock FTP_TLS: NLST failed")
+    data = retr_bytes(ftp, "small.bin")
+    check(sha256(data) == srv.files["small.bin"], "exempted stock FTP_TLS RETR: wrong bytes")
+    quit_quietly(ftp)
+    text = srv.ftps_log_since(mark)
+    check(len(re.findall(r"exempted from session reuse \(FTPSOptions NoSessionReuseSameAddress"
+                         r"\): same address 127\.0\.0\.1", text)) == 2, "FTPSLog:\n" + text)
+    ftp = ftplib.FTP_TLS(context=srv.pki.client_context(), timeout=15)
+    ftp.connect("127.0.0.1", srv.port)
+    ftp.login(BOB, BOB_PW)
+    ftp.prot_p()
+    for cmd in ("LIST", "NLST", "MLSD"):
+        text = refused_transfer(ftp, cmd)
+        check(str(text).startswith("425") and "no session offered" in str(text),
+              "bob (not exempted) %s: want 425, got %r" % (cmd, text))
+    quit_quietly(ftp)
+
+
 def test_ifgroup_required_control_with_allow_per_user_530_after_pass():
     srv = server(preload=IFSESSION, ftps=["FTPSOptions AllowPerUser", "<IfGroup alicegrp>",
                                           "  FTPSRequired control", "</IfGroup>"])
