@@ -219,7 +219,7 @@ static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
   }
 
   /* The core adds its own 425 line; together they form one reply. */
-  pr_response_add_err(R_425, "Data connection refused: %s", reason);
+  pr_response_add_err(R_425, "Data channel TLS refused: %s", reason);
   session.d->xerrno = EPERM;
   errno = EPERM;
   return -1;
