@@ -868,6 +868,46 @@ def recv_all(sock, limit=None):
     return b"".join(chunks)
 
 
+def clear_transfer(r, line, payload=None):
+    """line (RETR, STOR, LIST...) over a clear passive data connection of the
+    Raw client r; payload: bytes to upload. (final reply, bytes received or
+    None when refused before 150)."""
+    port = r.pasv()
+    r.send(line + "\r\n")
+    try:
+        d = r.data_connect(port)
+    except (ConnectionRefusedError, ConnectionResetError):
+        d = None          # refused before 150: the server closed the port
+    rep = r.reply()
+    if rep.code != 150:
+        if d is not None:
+            d.close()
+        return rep, None
+    if payload is not None:
+        d.sendall(payload)
+        data = b""
+    else:
+        data = recv_all(d)
+    d.close()
+    return r.reply(), data
+
+
+def session_pid(srv):
+    """The PID of srv's only session process."""
+    kids = [pid for pid, _ in _proc_children(srv.proc.pid)]
+    check(len(kids) == 1, "want one session process, got %r" % kids)
+    return kids[0]
+
+
+def rss_kb(pid):
+    """Resident memory of pid, KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
 def session_works(srv):
     """The master still accepts a new session that can do AUTH TLS + NOOP."""
     r = Raw(srv)

@@ -13,7 +13,7 @@ import io
 import os
 
 from ftpslib import (PASSWORD, UID, USER, Raw, check, fresh_server, ftp_login, quit_quietly,
-                     retr_bytes, sha256, _proc_children)
+                     retr_bytes, rss_kb, session_pid, sha256)
 from pki_clients import client_pki
 from test_clientcerts import colon_fp, write_authz
 
@@ -22,20 +22,6 @@ GROWTH_KB = 12 * 1024
 
 def limits():
     return [] if os.environ.get("FTPS_PROFTPD") else ["RLimitMemory session 96M"]
-
-
-def session_pid(srv):
-    kids = _proc_children(srv.proc.pid)
-    check(len(kids) == 1, "want one session process, found %d" % len(kids))
-    return kids[0][0]
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def test_many_users_with_authorized_certificates_file_bounded():

@@ -9,8 +9,8 @@ import ftplib
 import os
 import ssl
 
-from ftpslib import (ReuseFTP_TLS, _proc_children, check, ftp_login, log, pki, quit_quietly,
-                     retr_bytes, server, sha256)
+from ftpslib import (ReuseFTP_TLS, check, ftp_login, log, pki, quit_quietly, retr_bytes,
+                     rss_kb, server, session_pid, sha256)
 from pki_clients import client_pki
 
 ROUNDS = 300
@@ -39,20 +39,6 @@ def memory_server():
     return server(ftps=["FTPSVerifyClient optional",
                         "FTPSCACertificateFile " + client_pki().root.cert],
                   extra=limit)
-
-
-def session_pid(srv):
-    kids = [pid for pid, _ in _proc_children(srv.proc.pid)]
-    check(len(kids) == 1, "want one session process, got %r" % kids)
-    return kids[0]
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def vm_size(pid):

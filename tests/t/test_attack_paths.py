@@ -11,8 +11,8 @@ unprotected files in clear (house style B26)."""
 
 import os
 
-from ftpslib import (GID, UID, Raw, check, ftp_login, quit_quietly, recv_all, retr_bytes,
-                     server, sha256)
+from ftpslib import (GID, UID, Raw, check, clear_transfer, ftp_login, quit_quietly,
+                     retr_bytes, server, sha256)
 
 SECRET = os.urandom(2100)
 ACC = os.urandom(900)
@@ -39,21 +39,7 @@ def paths_server():
 
 
 def clear_cmd(r, line):
-    """line over a clear passive data connection: (final reply, bytes or None)."""
-    port = r.pasv()
-    r.send(line + "\r\n")
-    try:
-        d = r.data_connect(port)
-    except (ConnectionRefusedError, ConnectionResetError):
-        d = None
-    rep = r.reply()
-    if rep.code != 150:
-        if d is not None:
-            d.close()
-        return rep, None
-    data = recv_all(d)
-    d.close()
-    return r.reply(), data
+    return clear_transfer(r, line)
 
 
 def logged_in(srv):
@@ -128,20 +114,7 @@ def test_list_protected_directory_under_every_spelling():
 
 
 def clear_stor(r, line, payload):
-    port = r.pasv()
-    r.send(line + "\r\n")
-    try:
-        d = r.data_connect(port)
-    except (ConnectionRefusedError, ConnectionResetError):
-        d = None
-    rep = r.reply()
-    if rep.code != 150:
-        if d is not None:
-            d.close()
-        return rep
-    d.sendall(payload)
-    d.close()
-    return r.reply()
+    return clear_transfer(r, line, payload)[0]
 
 
 def test_stor_into_protected_directory_under_every_spelling():

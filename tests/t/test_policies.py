@@ -6,9 +6,9 @@ import ftplib
 import os
 import re
 
-from ftpslib import (PASSWORD, SYSTEM_MODULE_DIR, UID, GID, Raw, check, ftp_login, needs,
-                     quit_quietly, recv_all, refused_transfer, retr_bytes, s_client, server,
-                     sha256)
+from ftpslib import (PASSWORD, SYSTEM_MODULE_DIR, UID, GID, Raw, check, clear_transfer,
+                     ftp_login, needs, quit_quietly, refused_transfer, retr_bytes,
+                     s_client, server, sha256)
 
 # mod_ifsession must load after mod_ftps (it then runs first, notes §2).
 IFSESSION = ["ModulePath " + SYSTEM_MODULE_DIR, "LoadModule mod_ifsession.c"]
@@ -23,20 +23,7 @@ def expect(r, line, code):
 
 def clear_retr(r, name):
     """RETR over a clear passive data connection: (final reply, bytes or None)."""
-    port = r.pasv()
-    r.send("RETR %s\r\n" % name)
-    try:
-        d = r.data_connect(port)
-    except (ConnectionRefusedError, ConnectionResetError):
-        d = None          # refused before 150: the server closed the port
-    rep = r.reply()
-    if rep.code != 150:
-        if d is not None:
-            d.close()
-        return rep, None
-    data = recv_all(d)
-    d.close()
-    return r.reply(), data
+    return clear_transfer(r, "RETR " + name)
 
 
 # --------------------------------------------------------------------------
