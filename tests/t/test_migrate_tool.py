@@ -169,8 +169,9 @@ class Site:
                 p = os.path.join(root, n)
                 with open(p) as f:
                     text = f.read()
+                text = text.replace(self.dir + "/", self.out + "/")
                 with open(p, "w") as f:
-                    f.write(text.replace(self.dir + "/", self.out + "/"))
+                    f.write(text)
         cp = ftpslib.run([PROFTPD, "-t", "-c", main], timeout=30)
         check(cp.returncode == 0, "translated config rejected by proftpd -t: %s"
               % (cp.out + cp.err).strip()[-800:])
@@ -324,6 +325,52 @@ def test_migrate_refuses_what_proftpd_rejects():
     check(cp.returncode == 2, "exit %d" % cp.returncode)
     check("proftpd -t rejects" in cp.err and "FTPSUserName" in cp.err, cp.err[-800:])
     check(not os.path.exists(site.out), "output written despite the refusal")
+
+
+def test_migrate_includes_globs_relative():
+    """Include with a glob (dot files not matched) and a directory; a
+    relative Include is refused as proftpd refuses it; mod_tls loaded after
+    mod_ifsession moves before it; a <VirtualHost> in an included file keeps
+    its structure and serves."""
+    mods = stock_modules_conf(enable=())
+    mods = mods.replace("LoadModule mod_ifsession.c", "LoadModule mod_ifsession.c\nLoadModule mod_tls.c")
+    site = Site("Include {site}/conf.d/*.conf\nInclude {site}/extra.d\nInclude {site}/rel.conf\n",
+                modules=mods, files={
+        "conf.d/10-tls.conf": "<IfModule mod_tls.c>\n  TLSEngine on\n"
+                              "  TLSRSACertificateFile {rsa}\n  TLSRSACertificateKeyFile {rsa_key}\n"
+                              "</IfModule>\n",
+        "conf.d/.hidden.conf": "TLSBogusDirective on\n",
+        "extra.d/vhost": "<VirtualHost 127.0.0.1>\n  Port {vport}\n"
+                         "  AuthOrder mod_auth_file.c\n  AuthUserFile {dir}/ftpd.passwd\n"
+                         "  AuthGroupFile {dir}/ftpd.group\n  RequireValidShell off\n"
+                         "  DefaultRoot ~\n  AllowOverwrite on\n  <IfModule mod_tls.c>\n    TLSEngine on\n"
+                         "    TLSECCertificateFile {ec}\n    TLSECCertificateKeyFile {ec_key}\n"
+                         "    TLSRequired on\n  </IfModule>\n</VirtualHost>\n",
+        "rel.conf": "<IfModule mod_tls.c>\n  TLSRequired auth\n</IfModule>\n"})
+    # proftpd's glob skips the dot file just as the translator must.
+    site.check_mod_tls()
+    cp = site.migrate()
+    check(cp.returncode == 0, "exit %d:\n%s" % (cp.returncode, cp.err))
+    check("TLSBogusDirective" not in cp.err, "a dot file matched the glob")
+    for rel in ("conf.d/10-tls.conf", "extra.d/vhost", "rel.conf", "modules.conf"):
+        check(os.path.exists(os.path.join(site.out, rel)), "%s not written" % rel)
+    check(not os.path.exists(os.path.join(site.out, "conf.d/.hidden.conf")), "dot file written")
+    loads = re.findall(r"(?m)^LoadModule (\S+)", open(os.path.join(site.out, "modules.conf")).read())
+    check(loads[-1] == "mod_ifsession.c" and loads[-2] == "mod_ftps.c", "load order: %s" % loads)
+    vh = open(os.path.join(site.out, "extra.d/vhost")).read()
+    check(re.search(r"<VirtualHost 127.0.0.1>[\s\S]*<IfModule mod_ftps.c>\s*FTPSEngine on\s*"
+                    r"FTPSCertificate \S+ \S+\s*# ftps-migrate[^\n]*\n\s*FTPSRequired on", vh), vh)
+    srv = site.serve()
+    transfer(srv)
+    srv.port = int(site.fmt["vport"])
+    transfer(srv)
+    # A relative Include: proftpd refuses it, so does the translator (exit 2).
+    site.write("rel-main.conf", "Include rel.conf\n")
+    rel = subprocess.run([PROFTPD, "-t", "-c", os.path.join(site.dir, "rel-main.conf")],
+                         cwd=site.dir, capture_output=True, timeout=30)
+    check(rel.returncode != 0 and b"unable to use path" in rel.stderr, rel.stderr[-300:])
+    cp = ftpslib.run(["python3", MIGRATE, "--no-check", os.path.join(site.dir, "rel-main.conf")])
+    check(cp.returncode == 2 and "absolute" in cp.err, "exit %d: %s" % (cp.returncode, cp.err))
 
 
 # --------------------------------------------------------------------------
