@@ -30,6 +30,10 @@
 
 extern module ftps_module;
 
+/* The config record mod_core 1.3.8 reads for the PASV address (and the
+ * PORT/EPRT checks) of an "ftps" session; FTPSMasqueradeAddress makes it. */
+#define FTPS_MASQ_RECORD        "TLSMasqueradeAddress"
+
 /* One per server_rec, built once in the master at postparse (B4). */
 typedef struct {
   server_rec *server;

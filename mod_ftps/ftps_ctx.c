@@ -49,12 +49,20 @@ typedef struct {
   char sni[FTPS_SNI_MAX + 1];       /* the server name sent, or "" */
 } ssl_info_t;
 
+/* OpenSSL 3.0's own list (ssl/t1_lib.c), for a vhost without FTPSGroups
+ * chosen by SNI after one with it. */
+#define FTPS_OPENSSL_DEFAULT_GROUPS \
+  "x25519:secp256r1:x448:secp521r1:secp384r1:ffdhe2048:ffdhe3072:" \
+  "ffdhe4096:ffdhe6144:ffdhe8192"
+
 /* Per-context settings that SSL_set_SSL_CTX() does not carry over. */
 typedef struct {
   int min_version, max_version;
   char *ciphers;                    /* NULL: OpenSSL's default */
   char *ciphersuites;               /* NULL: OpenSSL's default */
+  char *groups;                     /* NULL: OpenSSL's default */
   int allow_any_alpn;
+  int no_tls12_tickets;             /* FTPSSessionTickets off */
   unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];   /* see set_sid_ctx */
   ftps_ctx_sni_fn sni_fn;
   void *sni_arg;
@@ -100,6 +108,7 @@ static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
     OPENSSL_free(ci->ciphers);
     OPENSSL_free(ci->ciphersuites);
+    OPENSSL_free(ci->groups);
     OPENSSL_free(ci);
   }
 }
@@ -392,8 +401,19 @@ static int choose_vhost(SSL *ssl, ssl_info_t *info, int *alert) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-/* Acknowledge SNI (the choice itself was made in the ClientHello callback). */
+/*
+ * Acknowledge SNI (the choice itself was made in the ClientHello callback).
+ * OpenSSL calls this on every handshake, after version negotiation and
+ * before the ServerHello: the one place where FTPSSessionTickets off can
+ * withhold a TLS 1.2 ticket (the session is then cached by ID) and leave
+ * TLS 1.3, which resumes only with tickets, alone.
+ */
 static int servername_cb(SSL *ssl, int *alert, void *arg) {
+  ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
+
+  if (ci != NULL && ci->no_tls12_tickets && SSL_version(ssl) < TLS1_3_VERSION) {
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
+  }
   return SSL_TLSEXT_ERR_OK;
 }
 
@@ -544,10 +564,13 @@ int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
       SSL_set_min_proto_version(ssl, ci->min_version) != 1 ||
       SSL_set_max_proto_version(ssl, ci->max_version) != 1 ||
       SSL_set_cipher_list(ssl, ciphers) != 1 ||
-      SSL_set_ciphersuites(ssl, suites) != 1) {
+      SSL_set_ciphersuites(ssl, suites) != 1 ||
+      SSL_set1_groups_list(ssl, ci->groups != NULL ? ci->groups :
+        FTPS_OPENSSL_DEFAULT_GROUPS) != 1) {
     errno = EINVAL;
     return -1;
   }
+  SSL_set_security_level(ssl, SSL_CTX_get_security_level(ctx));
   SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
   SSL_set_options(ssl, SSL_CTX_get_options(ctx));
   SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
@@ -564,6 +587,28 @@ int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
   return 0;
 }
 
+/* FTPSProtocol bits (a range without gaps: ftps_policy_parse_protocols)
+ * to OpenSSL's version range. */
+static void proto_range(int mask, int *min, int *max) {
+  static const struct {
+    int bit, version;
+  } versions[] = {
+    { FTPS_PROTO_TLS10, TLS1_VERSION },
+    { FTPS_PROTO_TLS11, TLS1_1_VERSION },
+    { FTPS_PROTO_TLS12, TLS1_2_VERSION },
+    { FTPS_PROTO_TLS13, TLS1_3_VERSION },
+  };
+  size_t i;
+
+  *min = *max = 0;
+  for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+    if (mask & versions[i].bit) {
+      *min = *min == 0 ? versions[i].version : *min;
+      *max = versions[i].version;
+    }
+  }
+}
+
 static char *dup_or_null(const char *s) {
   return s != NULL ? OPENSSL_strdup(s) : NULL;
 }
@@ -574,12 +619,11 @@ static int attach_ctx_info(SSL_CTX *ctx, const ftps_policy_t *p) {
   if (ci == NULL) {
     return -1;
   }
-  ci->min_version = (p->protocols & FTPS_PROTO_TLS12) ? TLS1_2_VERSION :
-    TLS1_3_VERSION;
-  ci->max_version = (p->protocols & FTPS_PROTO_TLS13) ? TLS1_3_VERSION :
-    TLS1_2_VERSION;
+  proto_range(p->protocols, &ci->min_version, &ci->max_version);
+  ci->no_tls12_tickets = p->session_tickets == 0;
   ci->ciphers = dup_or_null(p->ciphers);
   ci->ciphersuites = dup_or_null(p->ciphersuites);
+  ci->groups = dup_or_null(p->groups);
   ci->allow_any_alpn = (p->options & FTPS_OPT_ALLOW_ANY_ALPN) != 0;
   if (SSL_CTX_set_app_data(ctx, ci) != 1) {
     free_ctx_info(ci);
@@ -648,9 +692,15 @@ static int set_verification(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
 
 
 static int set_protocols(SSL_CTX *ctx, int mask, char *err, size_t errlen) {
-  int min = (mask & FTPS_PROTO_TLS12) ? TLS1_2_VERSION : TLS1_3_VERSION;
-  int max = (mask & FTPS_PROTO_TLS13) ? TLS1_3_VERSION : TLS1_2_VERSION;
+  int min, max;
 
+  proto_range(mask, &min, &max);
+  /* OpenSSL 3 refuses TLS 1.0/1.1 above security level 0 (their handshake
+   * signatures use SHA-1/MD5): the price of FTPSOptions
+   * AllowLegacyProtocols, paid on this vhost only. */
+  if (mask & FTPS_PROTO_LEGACY) {
+    SSL_CTX_set_security_level(ctx, 0);
+  }
   if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     return fail(err, errlen, "FTPSProtocol: cannot enable %s",
@@ -673,6 +723,19 @@ static int set_ciphers(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
       "TLS 1.3 cipher suite: %s", p->ciphersuites,
       ssl_reason(why, sizeof(why)));
+  }
+  return 0;
+}
+
+/* FTPSGroups, in the client's preference order's place: the server's. */
+static int set_groups(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  char why[256];
+
+  ERR_clear_error();
+  if (p->groups != NULL && SSL_CTX_set1_groups_list(ctx, p->groups) != 1) {
+    return fail(err, errlen, "FTPSGroups: OpenSSL refuses '%s': %s",
+      p->groups, ssl_reason(why, sizeof(why)));
   }
   return 0;
 }
@@ -740,6 +803,7 @@ static int digest_policy(EVP_MD_CTX *md, const ftps_policy_t *p,
     digest_field(md, "crl_file", p->crl_file) < 0 ||
     digest_field(md, "crl_path", p->crl_path) < 0 ||
     digest_int(md, "protocols", p->protocols) < 0 ||
+    digest_field(md, "groups", p->groups) < 0 ||
     digest_field(md, "ciphers", p->ciphers) < 0 ||
     digest_field(md, "ciphersuites", p->ciphersuites) < 0 ||
     digest_int(md, "cert_login", p->cert_login) < 0 ||
@@ -810,6 +874,7 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
 
   if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||
       set_ciphers(ctx, p, err, errlen) < 0 ||
+      set_groups(ctx, p, err, errlen) < 0 ||
       ftps_trust_load_certs(ctx, p, err, errlen) < 0 ||
       set_verification(ctx, p, err, errlen) < 0 ||
       set_sid_ctx(ctx, p, vhost_id, err, errlen) < 0) {
