@@ -21,6 +21,7 @@
 #include "ftps/ftps_io.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"
+#include "ftps/ftps_env.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
@@ -179,5 +180,12 @@ void ftps_log_trace(const char *channel, int level, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)))
 #endif
   ;
+
+/* ftps_events.c: mod_tls's events (and mod_ftps.* twins) for other
+ * modules; see the file's header for each event's data. */
+void ftps_events_ctrl_handshake(void);
+void ftps_events_handshake_failed(int role, ftps_io_t *io);
+void ftps_events_verified(ftps_io_t *io);
+void ftps_events_sni(const char *name);
 
 #endif /* MOD_FTPS_H */
