@@ -16,6 +16,8 @@
 
 #include "mod_ftps.h"
 
+static const char *trace_channel = "ftps.facts";
+
 /* Our name, and mod_tls's name for the same fact and format (NULL: none;
  * mod_tls's certificate names come from ftps_env.c in its formats). */
 static const struct {
@@ -51,7 +53,10 @@ static void set_note(const char *key, const char *value) {
 
 static void set_env(const char *key, const char *value) {
   /* pr_env_set() refuses values over PR_TUNABLE_ENV_MAX (2048 bytes). */
-  (void) pr_env_set(session.pool, key, value);
+  if (pr_env_set(session.pool, key, value) < 0) {
+    pr_trace_msg(trace_channel, 3, "cannot export %s: %s", key,
+      strerror(errno));
+  }
 }
 
 static void set_one(const char *key, const char *value, int env) {
@@ -94,9 +99,12 @@ static void env_pair(const char *name, const char *value, void *arg) {
   int what = *((int *) arg);
   unsigned int i;
 
+  pr_trace_msg(trace_channel, 19, "%s=%s%s", name, value,
+    what != 0 ? " (environment)" : "");
   for (i = 0; i < sizeof(env_notes) / sizeof(env_notes[0]); i++) {
+    /* pr_table_add_dup() copies the value, not the key: use ours. */
     if (strcmp(env_notes[i], name) == 0) {
-      set_note(name, value);
+      set_note(env_notes[i], value);
     }
   }
   if (what != 0) {
