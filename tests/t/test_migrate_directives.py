@@ -7,7 +7,7 @@ import os
 import re
 import ssl
 
-from ftpslib import (SYSTEM_MODULE_DIR, Raw, ReuseFTP_TLS, Server, check, fresh_server, ftp_login,
+from ftpslib import (PASSWORD, USER, SYSTEM_MODULE_DIR, Raw, ReuseFTP_TLS, Server, check, fresh_server, ftp_login,
                      pki, quit_quietly, retr_bytes, run, sha256)
 
 
@@ -28,7 +28,8 @@ def s_client(srv, *args, timeout=20):
     """openssl s_client -starttls ftp against srv; (rc, combined output)."""
     cmd = ["openssl", "s_client", "-starttls", "ftp", "-connect", "127.0.0.1:%d" % srv.port,
            "-CAfile", srv.pki.ca, "-servername", "localhost"] + list(args)
-    return run(cmd, timeout=timeout, input=b"QUIT\r\n")
+    cp = run(cmd, timeout=timeout, input=b"QUIT\r\n")
+    return cp.returncode, cp.out + cp.err
 
 
 def pasv_address(raw):
@@ -88,15 +89,24 @@ def test_masquerade_duplicate_refused():
 
 # --- FTPSGroups --------------------------------------------------------------
 
+def temp_key(srv, *args):
+    rc, text = s_client(srv, *args)
+    m = re.search(r"(?:Server|Peer) Temp Key: (?:ECDH, )?([A-Za-z0-9-]+)", text)
+    check(m is not None, "%s: no handshake: %s" % (" ".join(args), text[-600:]))
+    return m.group(1)
+
+
 def test_groups_server_choice_negotiated():
-    """FTPSGroups P-384: a client offering X25519 first still gets P-384
-    (TLS 1.3 HelloRetryRequest; TLS 1.2 the server's list)."""
+    """FTPSGroups P-384 X25519: TLS 1.2 takes the server's order; TLS 1.3
+    takes a key share the client sent if the list allows it, and asks the
+    client for one (HelloRetryRequest) when it does not."""
     srv = fresh_server(ftps=["FTPSGroups P-384 X25519"])
-    for proto in ("-tls1_3", "-tls1_2"):
-        rc, out = s_client(srv, proto, "-groups", "X25519:P-384")
-        text = out if isinstance(out, str) else out.decode("utf-8", "replace")
-        check(re.search(r"(Server|Peer) Temp Key: ECDH, (secp384r1|P-384)", text),
-              "%s: server did not choose P-384: %s" % (proto, text[-800:]))
+    got = temp_key(srv, "-tls1_2", "-groups", "X25519:P-384")
+    check(got in ("secp384r1", "P-384"), "TLS 1.2: server chose %s, want P-384" % got)
+    got = temp_key(srv, "-tls1_3", "-groups", "P-256:P-384")
+    check(got in ("secp384r1", "P-384"), "TLS 1.3 (HRR): server chose %s, want P-384" % got)
+    got = temp_key(srv, "-tls1_3", "-groups", "X25519:P-256")
+    check(got == "X25519", "TLS 1.3: server chose %s, want the client's X25519 share" % got)
 
 
 def test_groups_no_common_group_refused():
@@ -127,16 +137,22 @@ def test_legacy_protocol_gap_refused():
             r"FTPSProtocol", r"not a range")
 
 
+def tls11_ok(text):
+    """s_client output of a completed TLS 1.1 handshake (a failed one still
+    prints "Protocol : TLSv1.1" with cipher 0000)."""
+    return (re.search(r"Protocol\s*:\s*TLSv1\.1", text) is not None and
+            "Cipher is (NONE)" not in text and not re.search(r"Cipher\s*:\s*0000", text))
+
+
 def test_legacy_tls11_with_option():
     """With the option, a TLS 1.1 client gets in (OpenSSL 3 needs security
     level 0 for TLS 1.0/1.1, on both sides); startup warns naming the vhost;
     a vhost without the option still refuses TLS 1.1."""
     srv = fresh_server(ftps=["FTPSProtocol TLSv1.1 TLSv1.2 TLSv1.3",
                              "FTPSOptions AllowLegacyProtocols"])
-    rc, out = s_client(srv, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
-    text = out if isinstance(out, str) else out.decode("utf-8", "replace")
-    check(re.search(r"Protocol\s*:\s*TLSv1\.1", text), "no TLS 1.1 handshake: %s" % text[-800:])
-    log = srv.system_log()
+    rc, text = s_client(srv, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+    check(tls11_ok(text), "no TLS 1.1 handshake: %s" % text[-800:])
+    log = srv.system_log() + srv.read_log(srv.stderr_path)
     check(re.search(r"server 'ftps-test' .*accepts TLSv1\.1 TLSv1\.2 TLSv1\.3.*deprecated", log),
           "no startup warning naming the vhost: %s" % log[-600:])
     # ftplib over TLS 1.1 logs in and transfers.
@@ -151,9 +167,8 @@ def test_legacy_tls11_with_option():
         quit_quietly(ftp)
 
     plain = fresh_server()
-    rc, out = s_client(plain, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
-    text = out if isinstance(out, str) else out.decode("utf-8", "replace")
-    check(not re.search(r"Protocol\s*:\s*TLSv1\.1", text), "default server accepted TLS 1.1")
+    rc, text = s_client(plain, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+    check(not tls11_ok(text), "default server accepted TLS 1.1: %s" % text[-600:])
 
 
 # --- FTPSSessionTickets -------------------------------------------------------
@@ -211,7 +226,7 @@ def test_options_lines_add_up():
     try:
         ftp.connect("127.0.0.1", srv.port)
         ftp.auth()
-        ftp.login("alice", "Secret123")
+        ftp.login(USER, PASSWORD)
         ftp.prot_p()
         data = retr_bytes(ftp, "small.bin")
         check(sha256(data) == srv.files["small.bin"], "transfer corrupted")
