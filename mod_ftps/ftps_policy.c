@@ -546,6 +546,30 @@ static int add_group(const char *s, size_t len, char *out, size_t outlen,
   return 0;
 }
 
+/* One argument: names separated by colons, none of them empty. */
+static int add_groups_arg(const char *arg, char *out, size_t outlen, int *n,
+    char *err, size_t errlen) {
+  const char *p = arg;
+
+  if (arg == NULL || *arg == '\0') {
+    return fail(err, errlen, "missing value");
+  }
+  for (;;) {
+    size_t len = strcspn(p, ":");
+
+    if (len == 0) {
+      return fail(err, errlen, "empty group name in '%.64s'", arg);
+    }
+    if (add_group(p, len, out, outlen, n, err, errlen) < 0) {
+      return -1;
+    }
+    if (p[len] == '\0') {
+      return 0;
+    }
+    p += len + 1;
+  }
+}
+
 int ftps_policy_parse_groups(int argc, char *const *argv, char *out,
     size_t outlen, char *err, size_t errlen) {
   int i, n = 0;
@@ -556,26 +580,9 @@ int ftps_policy_parse_groups(int argc, char *const *argv, char *out,
   }
   out[0] = '\0';
   for (i = 0; i < argc; i++) {
-    const char *p = argv[i];
-
-    if (p == NULL || *p == '\0') {
-      return fail(err, errlen, "missing value");
-    }
-    while (*p != '\0') {
-      size_t len = strcspn(p, ":");
-
-      if (len == 0 || add_group(p, len, out, outlen, &n, err, errlen) < 0) {
-        if (len == 0) {
-          fail(err, errlen, "empty group name in '%.64s'", argv[i]);
-        }
-        out[0] = '\0';
-        return -1;
-      }
-      p += len + (p[len] == ':' ? 1 : 0);
-      if (p[-1] == ':' && *p == '\0') {
-        out[0] = '\0';
-        return fail(err, errlen, "empty group name in '%.64s'", argv[i]);
-      }
+    if (add_groups_arg(argv[i], out, outlen, &n, err, errlen) < 0) {
+      out[0] = '\0';
+      return -1;
     }
   }
   return 0;

@@ -490,6 +490,8 @@ static const struct {
   { "trailing_colon", 1, { "X25519:" }, -1, "", "empty group name" },
   { "leading_colon", 1, { ":X25519" }, -1, "", "empty group name" },
   { "no_args",      0, { NULL }, -1, "", "missing value" },
+  { "good_then_empty", 2, { "X25519", "" }, -1, "", "missing value" },
+  { "good_then_colon", 2, { "X25519", ":" }, -1, "", "empty group name" },
 };
 
 START_TEST (ftps_policy_parse_groups_args_test) {
