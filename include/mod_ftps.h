@@ -21,6 +21,7 @@
 #include "ftps/ftps_io.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"
+#include "ftps/ftps_env.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
@@ -29,6 +30,10 @@
 #endif
 
 extern module ftps_module;
+
+/* The config record mod_core 1.3.8 reads for the PASV address (and the
+ * PORT/EPRT checks) of an "ftps" session; FTPSMasqueradeAddress makes it. */
+#define FTPS_MASQ_RECORD        "TLSMasqueradeAddress"
 
 /* One per server_rec, built once in the master at postparse (B4). */
 typedef struct {
@@ -175,5 +180,12 @@ void ftps_log_trace(const char *channel, int level, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)))
 #endif
   ;
+
+/* ftps_events.c: mod_tls's events (and mod_ftps.* twins) for other
+ * modules; see the file's header for each event's data. */
+void ftps_events_ctrl_handshake(void);
+void ftps_events_handshake_failed(int role, ftps_io_t *io);
+void ftps_events_verified(ftps_io_t *io);
+void ftps_events_sni(const char *name);
 
 #endif /* MOD_FTPS_H */

@@ -98,6 +98,7 @@ static const struct {
   { "FTPSEngine",               ftps_policy_parse_bool },     /* on|off */
   { "FTPSImplicit",             ftps_policy_parse_bool },     /* on|off */
   { "FTPSMaxPreLoginErrors",    ftps_policy_parse_count },    /* n|none */
+  { "FTPSSessionTickets",       ftps_policy_parse_bool },     /* on|off */
   { "FTPSTimeoutHandshake",     ftps_policy_parse_timeout },  /* seconds */
   { "FTPSVerifyClient",         ftps_policy_parse_verify },   /* off|optional|on */
   { "FTPSVerifyDepth",          ftps_policy_parse_depth },    /* 0..100 */
@@ -218,12 +219,14 @@ static int in_client_block(cmd_rec *cmd) {
   return FALSE;
 }
 
-/* usage: FTPSOptions opt1 ... */
+/* usage: FTPSOptions opt1 ...  (several lines in one context add up, as
+ * TLSOptions lines do: one record per context holds their union) */
 MODRET set_ftpsoptions(cmd_rec *cmd) {
+  xaset_t *set = context_set(cmd);
+  config_rec *c;
   int v = 0;
 
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
-  CHECK_NOT_DUPLICATE(cmd);
   PARSE_OR_FAIL(cmd, ftps_policy_parse_options(cmd->argc - 1,
     (char *const *) &cmd->argv[1], &v, err_, errlen_));
   /* SECURITY: the exemption names the clients it covers, so an audit of
@@ -233,8 +236,76 @@ MODRET set_ftpsoptions(cmd_rec *cmd) {
       "<IfGroup> or <IfClass> (mod_ifsession): name the clients that cannot "
       "resume TLS sessions, e.g. a <Class> of their addresses");
   }
+  c = set != NULL ? find_config(set, CONF_PARAM, cmd->argv[0], FALSE) : NULL;
+  if (c != NULL) {
+    *((int *) c->argv[0]) |= v;
+    return PR_HANDLED(cmd);
+  }
   store_int(cmd, v);
   return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSGroups group ...  (X25519 P-256 ..., preference order) */
+MODRET set_ftpsgroups(cmd_rec *cmd) {
+  char groups[FTPS_GROUPS_MAX_LEN];
+
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_groups(cmd->argc - 1,
+    (char *const *) &cmd->argv[1], groups, sizeof(groups), err_, errlen_));
+  (void) add_config_param_str(cmd->argv[0], 1, groups);
+  return PR_HANDLED(cmd);
+}
+
+/*
+ * usage: FTPSMasqueradeAddress ip-address|dns-name
+ * mod_core answers PASV (and checks PORT/EPRT) with the address of the
+ * record "TLSMasqueradeAddress" (argv[0]: a pr_netaddr_t) when the session
+ * protocol is "ftps", before MasqueradeAddress: the record mod_tls makes.
+ */
+MODRET set_ftpsmasqueradeaddress(cmd_rec *cmd) {
+  const pr_netaddr_t *addr;
+  xaset_t *set = context_set(cmd);
+  config_rec *c;
+
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
+  CHECK_NOT_IFSESSION(cmd);
+  if (set != NULL && find_config(set, CONF_PARAM, FTPS_MASQ_RECORD,
+      FALSE) != NULL) {
+    CONF_ERROR(cmd, "is duplicate in this context; give it once");
+  }
+  addr = pr_netaddr_get_addr2(cmd->server->pool, cmd->argv[1], NULL,
+    PR_NETADDR_GET_ADDR_FL_INCL_DEVICE);
+  if (addr == NULL) {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "cannot resolve '", cmd->argv[1],
+      "' to an address; give an IP address or a name that resolves at "
+      "startup", NULL));
+  }
+  c = add_config_param(FTPS_MASQ_RECORD, 2, (void *) addr, NULL);
+  c->argv[1] = pstrdup(c->pool, cmd->argv[1]);
+  return PR_HANDLED(cmd);
+}
+
+/*
+ * usage: any mod_tls directive, outside <IfModule mod_tls.c>, without
+ * mod_tls loaded: stop with the mod_ftps equivalent instead of ProFTPD's
+ * bare "Unknown configuration directive". With mod_tls loaded its own
+ * handler takes the line (and postparse refuses the pair of modules).
+ */
+MODRET set_modtlsdirective(cmd_rec *cmd) {
+  const char *instead;
+
+  if (pr_module_exists("mod_tls.c")) {
+    return PR_DECLINED(cmd);
+  }
+  instead = ftps_policy_mod_tls_equivalent(cmd->argv[0]);
+  CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "is a mod_tls directive and "
+    "mod_tls is not loaded; with mod_ftps use ",
+    instead != NULL ? instead : "the FTPS* directives", " (see "
+    "docs/migrating-from-mod_tls.md), or put the line inside "
+    "<IfModule mod_tls.c>", NULL));
 }
 
 /* usage: FTPSLog path|none */
@@ -313,7 +384,10 @@ conftable ftps_conftab[] = {
   { "FTPSEngine",                 set_ftpsint,                    NULL },
   { "FTPSImplicit",               set_ftpsint,                    NULL },
   { "FTPSLog",                  set_ftpslog,                    NULL },
+  { "FTPSGroups",               set_ftpsgroups,                 NULL },
+  { "FTPSMasqueradeAddress",    set_ftpsmasqueradeaddress,      NULL },
   { "FTPSMaxPreLoginErrors",      set_ftpsint,                    NULL },
+  { "FTPSSessionTickets",         set_ftpsint,                    NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
@@ -321,6 +395,52 @@ conftable ftps_conftab[] = {
   { "FTPSUserName",             set_ftpsusername,               NULL },
   { "FTPSVerifyClient",           set_ftpsint,                    NULL },
   { "FTPSVerifyDepth",            set_ftpsint,                    NULL },
+
+  /* mod_tls 1.3.8's directives: a helpful startup error (see above). */
+  { "TLSCACertificateFile",       set_modtlsdirective, NULL },
+  { "TLSCACertificatePath",       set_modtlsdirective, NULL },
+  { "TLSCARevocationFile",        set_modtlsdirective, NULL },
+  { "TLSCARevocationPath",        set_modtlsdirective, NULL },
+  { "TLSCertificateChainFile",    set_modtlsdirective, NULL },
+  { "TLSCipherSuite",             set_modtlsdirective, NULL },
+  { "TLSControlsACLs",            set_modtlsdirective, NULL },
+  { "TLSCryptoDevice",            set_modtlsdirective, NULL },
+  { "TLSDHParamFile",             set_modtlsdirective, NULL },
+  { "TLSDSACertificateFile",      set_modtlsdirective, NULL },
+  { "TLSDSACertificateKeyFile",   set_modtlsdirective, NULL },
+  { "TLSECCertificateFile",       set_modtlsdirective, NULL },
+  { "TLSECCertificateKeyFile",    set_modtlsdirective, NULL },
+  { "TLSECDHCurve",               set_modtlsdirective, NULL },
+  { "TLSEngine",                  set_modtlsdirective, NULL },
+  { "TLSLog",                     set_modtlsdirective, NULL },
+  { "TLSMasqueradeAddress",       set_modtlsdirective, NULL },
+  { "TLSNextProtocol",            set_modtlsdirective, NULL },
+  { "TLSOptions",                 set_modtlsdirective, NULL },
+  { "TLSPassPhraseProvider",      set_modtlsdirective, NULL },
+  { "TLSPKCS12File",              set_modtlsdirective, NULL },
+  { "TLSPreSharedKey",            set_modtlsdirective, NULL },
+  { "TLSProtocol",                set_modtlsdirective, NULL },
+  { "TLSRandomSeed",              set_modtlsdirective, NULL },
+  { "TLSRenegotiate",             set_modtlsdirective, NULL },
+  { "TLSRequired",                set_modtlsdirective, NULL },
+  { "TLSRSACertificateFile",      set_modtlsdirective, NULL },
+  { "TLSRSACertificateKeyFile",   set_modtlsdirective, NULL },
+  { "TLSServerCipherPreference",  set_modtlsdirective, NULL },
+  { "TLSServerInfoFile",          set_modtlsdirective, NULL },
+  { "TLSSessionCache",            set_modtlsdirective, NULL },
+  { "TLSSessionTicketKeys",       set_modtlsdirective, NULL },
+  { "TLSSessionTickets",          set_modtlsdirective, NULL },
+  { "TLSStapling",                set_modtlsdirective, NULL },
+  { "TLSStaplingCache",           set_modtlsdirective, NULL },
+  { "TLSStaplingOptions",         set_modtlsdirective, NULL },
+  { "TLSStaplingResponder",       set_modtlsdirective, NULL },
+  { "TLSStaplingTimeout",         set_modtlsdirective, NULL },
+  { "TLSTimeoutHandshake",        set_modtlsdirective, NULL },
+  { "TLSUserName",                set_modtlsdirective, NULL },
+  { "TLSVerifyClient",            set_modtlsdirective, NULL },
+  { "TLSVerifyDepth",             set_modtlsdirective, NULL },
+  { "TLSVerifyOrder",             set_modtlsdirective, NULL },
+  { "TLSVerifyServer",            set_modtlsdirective, NULL },
   { NULL }
 };
 
@@ -347,6 +467,8 @@ static void collect_explicit(server_rec *s, ftps_policy_t *p) {
   p->verify_depth = get_int(s, "FTPSVerifyDepth");
   p->cert_login = get_int(s, "FTPSCertLogin");
   p->user_field = get_int(s, "FTPSUserName");
+  p->session_tickets = get_int(s, "FTPSSessionTickets");
+  p->groups = get_param_ptr(s->conf, "FTPSGroups", FALSE);
   p->ca_file = get_param_ptr(s->conf, "FTPSCACertificateFile", FALSE);
   p->ca_path = get_param_ptr(s->conf, "FTPSCACertificatePath", FALSE);
   p->crl_file = get_param_ptr(s->conf, "FTPSCARevocationFile", FALSE);
@@ -424,6 +546,14 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   }
   if (vh->policy.engine != 1) {
     return 0;
+  }
+  if (vh->policy.protocols & FTPS_PROTO_LEGACY) {
+    pr_log_pri(PR_LOG_WARNING, MOD_FTPS_VERSION ": warning: server '%s' "
+      "(%s:%s) accepts %s: TLS 1.0 and 1.1 are deprecated (RFC 8996) and "
+      "need OpenSSL security level 0 on this server (FTPSOptions "
+      "AllowLegacyProtocols)", s->ServerName ? s->ServerName : "(unnamed)",
+      s->ServerAddress ? s->ServerAddress : "*", port_str(s),
+      ftps_policy_protocols_str(vh->policy.protocols));
   }
 
   /* Certificates and keys are read here, once, as root (before chroot). */

@@ -1,12 +1,12 @@
 /*
  * ftps_ctx.c -- owns building a per-vhost server SSL_CTX from a policy
- * (certificates, protocol range, ciphers, session handling) and the
- * data-channel session binding (ticket and session-cache callbacks).
+ * (protocol range, ciphers, groups, session handling) and the data-channel
+ * session binding (ticket and session-cache callbacks). Certificates, keys,
+ * CAs and CRLs are loaded by ftps_trust.c.
  *
  * OpenSSL only; must not include ProFTPD headers (B2).
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -22,6 +21,7 @@
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_sni.h"
+#include "ftps/ftps_trust.h"
 
 #define FTPS_NONCE_LEN  16
 
@@ -49,12 +49,20 @@ typedef struct {
   char sni[FTPS_SNI_MAX + 1];       /* the server name sent, or "" */
 } ssl_info_t;
 
+/* OpenSSL 3.0's own list (ssl/t1_lib.c), for a vhost without FTPSGroups
+ * chosen by SNI after one with it. */
+#define FTPS_OPENSSL_DEFAULT_GROUPS \
+  "x25519:secp256r1:x448:secp521r1:secp384r1:ffdhe2048:ffdhe3072:" \
+  "ffdhe4096:ffdhe6144:ffdhe8192"
+
 /* Per-context settings that SSL_set_SSL_CTX() does not carry over. */
 typedef struct {
   int min_version, max_version;
   char *ciphers;                    /* NULL: OpenSSL's default */
   char *ciphersuites;               /* NULL: OpenSSL's default */
+  char *groups;                     /* NULL: OpenSSL's default */
   int allow_any_alpn;
+  int no_tls12_tickets;             /* FTPSSessionTickets off */
   unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];   /* see set_sid_ctx */
   ftps_ctx_sni_fn sni_fn;
   void *sni_arg;
@@ -100,6 +108,7 @@ static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
     OPENSSL_free(ci->ciphers);
     OPENSSL_free(ci->ciphersuites);
+    OPENSSL_free(ci->groups);
     OPENSSL_free(ci);
   }
 }
@@ -392,8 +401,19 @@ static int choose_vhost(SSL *ssl, ssl_info_t *info, int *alert) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-/* Acknowledge SNI (the choice itself was made in the ClientHello callback). */
+/*
+ * Acknowledge SNI (the choice itself was made in the ClientHello callback).
+ * OpenSSL calls this on every handshake, after version negotiation and
+ * before the ServerHello: the one place where FTPSSessionTickets off can
+ * withhold a TLS 1.2 ticket (the session is then cached by ID) and leave
+ * TLS 1.3, which resumes only with tickets, alone.
+ */
 static int servername_cb(SSL *ssl, int *alert, void *arg) {
+  ctx_info_t *ci = ctx_info_of(SSL_get_SSL_CTX(ssl));
+
+  if (ci != NULL && ci->no_tls12_tickets && SSL_version(ssl) < TLS1_3_VERSION) {
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
+  }
   return SSL_TLSEXT_ERR_OK;
 }
 
@@ -544,10 +564,13 @@ int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
       SSL_set_min_proto_version(ssl, ci->min_version) != 1 ||
       SSL_set_max_proto_version(ssl, ci->max_version) != 1 ||
       SSL_set_cipher_list(ssl, ciphers) != 1 ||
-      SSL_set_ciphersuites(ssl, suites) != 1) {
+      SSL_set_ciphersuites(ssl, suites) != 1 ||
+      SSL_set1_groups_list(ssl, ci->groups != NULL ? ci->groups :
+        FTPS_OPENSSL_DEFAULT_GROUPS) != 1) {
     errno = EINVAL;
     return -1;
   }
+  SSL_set_security_level(ssl, SSL_CTX_get_security_level(ctx));
   SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
   SSL_set_options(ssl, SSL_CTX_get_options(ctx));
   SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
@@ -564,6 +587,28 @@ int ftps_ctx_apply(SSL *ssl, SSL_CTX *ctx) {
   return 0;
 }
 
+/* FTPSProtocol bits (a range without gaps: ftps_policy_parse_protocols)
+ * to OpenSSL's version range. */
+static void proto_range(int mask, int *min, int *max) {
+  static const struct {
+    int bit, version;
+  } versions[] = {
+    { FTPS_PROTO_TLS10, TLS1_VERSION },
+    { FTPS_PROTO_TLS11, TLS1_1_VERSION },
+    { FTPS_PROTO_TLS12, TLS1_2_VERSION },
+    { FTPS_PROTO_TLS13, TLS1_3_VERSION },
+  };
+  size_t i;
+
+  *min = *max = 0;
+  for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+    if (mask & versions[i].bit) {
+      *min = *min == 0 ? versions[i].version : *min;
+      *max = versions[i].version;
+    }
+  }
+}
+
 static char *dup_or_null(const char *s) {
   return s != NULL ? OPENSSL_strdup(s) : NULL;
 }
@@ -574,12 +619,11 @@ static int attach_ctx_info(SSL_CTX *ctx, const ftps_policy_t *p) {
   if (ci == NULL) {
     return -1;
   }
-  ci->min_version = (p->protocols & FTPS_PROTO_TLS12) ? TLS1_2_VERSION :
-    TLS1_3_VERSION;
-  ci->max_version = (p->protocols & FTPS_PROTO_TLS13) ? TLS1_3_VERSION :
-    TLS1_2_VERSION;
+  proto_range(p->protocols, &ci->min_version, &ci->max_version);
+  ci->no_tls12_tickets = p->session_tickets == 0;
   ci->ciphers = dup_or_null(p->ciphers);
   ci->ciphersuites = dup_or_null(p->ciphersuites);
+  ci->groups = dup_or_null(p->groups);
   ci->allow_any_alpn = (p->options & FTPS_OPT_ALLOW_ANY_ALPN) != 0;
   if (SSL_CTX_set_app_data(ctx, ci) != 1) {
     free_ctx_info(ci);
@@ -613,116 +657,14 @@ static int verify_cb(int ok, X509_STORE_CTX *store) {
   return ok;
 }
 
-/* Add every PEM certificate (want_crls 0) or CRL (1) in file to store.
- * Returns the number added, or -1. */
-static int load_pem_file(X509_STORE *store, const char *file, int want_crls) {
-  BIO *bio = BIO_new_file(file, "r");
-  int n = 0;
-
-  if (bio == NULL) {
-    return -1;
-  }
-  for (;;) {
-    int ok;
-
-    if (want_crls) {
-      X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL,
-        ftps_cert_no_passphrase, NULL);
-      if (crl == NULL) {
-        break;
-      }
-      ok = X509_STORE_add_crl(store, crl);
-      X509_CRL_free(crl);
-    } else {
-      X509 *x = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
-      if (x == NULL) {
-        break;
-      }
-      ok = X509_STORE_add_cert(store, x);
-      X509_free(x);
-    }
-    if (ok != 1) {
-      BIO_free(bio);
-      return -1;
-    }
-    n++;
-  }
-  BIO_free(bio);
-  ERR_clear_error();   /* the loop ends on "no start line" */
-  return n;
-}
-
-/*
- * Load a whole directory now, in the master: OpenSSL's hashed-directory
- * lookup would read it lazily at verification time, after chroot.
- */
-static int load_pem_dir(X509_STORE *store, const char *dir, int want_crls) {
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  int total = 0;
-
-  if (d == NULL) {
-    return -1;
-  }
-  while ((de = readdir(d)) != NULL) {
-    char path[4096];
-    int n;
-
-    if (de->d_name[0] == '.') {
-      continue;
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-    n = load_pem_file(store, path, want_crls);
-    total += n > 0 ? n : 0;
-  }
-  closedir(d);
-  return total;
-}
-
-static int load_trust(X509_STORE *store, const char *directive,
-    const char *path, int is_dir, int want_crls, char *err, size_t errlen) {
-  char why[256];
-  int n;
-
-  if (path == NULL) {
-    return 0;
-  }
-  ERR_clear_error();
-  errno = 0;
-  n = is_dir ? load_pem_dir(store, path, want_crls) :
-    load_pem_file(store, path, want_crls);
-  if (n < 0) {
-    return fail(err, errlen, "%s: cannot load '%s': %s", directive, path,
-      errno != 0 ? strerror(errno) : ssl_reason(why, sizeof(why)));
-  }
-  if (n == 0) {
-    return fail(err, errlen, "%s: '%s' holds no PEM %s", directive, path,
-      want_crls ? "CRL" : "certificate");
-  }
-  return n;
-}
-
 static int set_verification(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     size_t errlen) {
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-  int crls;
 
   if (p->verify_client <= 0) {
     return 0;
   }
-  if (load_trust(store, "FTPSCACertificateFile", p->ca_file, 0, 0, err,
-        errlen) < 0 ||
-      load_trust(store, "FTPSCACertificatePath", p->ca_path, 1, 0, err,
-        errlen) < 0) {
-    return -1;
-  }
-  crls = load_trust(store, "FTPSCARevocationFile", p->crl_file, 0, 1, err,
-    errlen);
-  if (crls < 0) {
-    return -1;
-  }
-  if (load_trust(store, "FTPSCARevocationPath", p->crl_path, 1, 1, err,
-      errlen) < 0) {
+  if (ftps_trust_load_store(store, p, err, errlen) < 0) {
     return -1;
   }
 
@@ -749,127 +691,16 @@ static int set_verification(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
 }
 
 
-static int key_type_name(int type, const char **name) {
-  switch (type) {
-    case EVP_PKEY_RSA:
-    case EVP_PKEY_RSA_PSS:
-      *name = "RSA";
-      return 0;
-    case EVP_PKEY_EC:
-      *name = "ECDSA";
-      return 1;
-    default:
-      *name = "other";
-      return 2;
-  }
-}
-
-/* Reads the leaf certificate to learn its key type before loading. */
-static int read_leaf_type(const char *file, int *type, char *err,
-    size_t errlen) {
-  char why[256];
-  BIO *bio;
-  X509 *leaf;
-
-  ERR_clear_error();
-  bio = BIO_new_file(file, "r");
-  if (bio == NULL) {
-    int xerrno = errno;
-    ERR_clear_error();
-    return fail(err, errlen, "FTPSCertificate: cannot open certificate "
-      "file '%s': %s", file, strerror(xerrno));
-  }
-  leaf = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
-  BIO_free(bio);
-  if (leaf == NULL) {
-    return fail(err, errlen, "FTPSCertificate: '%s' holds no PEM "
-      "certificate (%s)", file, ssl_reason(why, sizeof(why)));
-  }
-  *type = EVP_PKEY_get_base_id(X509_get0_pubkey(leaf));
-  X509_free(leaf);
-  return 0;
-}
-
-static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
-    size_t errlen) {
-  char why[256];
-  EVP_PKEY *key;
-  BIO *bio;
-
-  ERR_clear_error();
-  bio = BIO_new_file(pair->key_file, "r");
-  if (bio == NULL) {
-    int xerrno = errno;
-    ERR_clear_error();
-    return fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
-      "%s", pair->key_file, strerror(xerrno));
-  }
-  key = PEM_read_bio_PrivateKey(bio, NULL, ftps_cert_no_passphrase, NULL);
-  BIO_free(bio);
-  if (key == NULL) {
-    return fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
-      "key (encrypted keys are not supported): %s", pair->key_file,
-      ssl_reason(why, sizeof(why)));
-  }
-
-  /* Check against this pair's certificate: SSL_CTX_use_PrivateKey() files
-   * the key by its type, so a wrong key could land in the other slot. */
-  ERR_clear_error();
-  if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    EVP_PKEY_free(key);
-    return fail(err, errlen, "FTPSCertificate: key '%s' does not match "
-      "certificate '%s': %s", pair->key_file, pair->cert_file,
-      ssl_reason(why, sizeof(why)));
-  }
-  EVP_PKEY_free(key);
-  return 0;
-}
-
-static int load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
-    size_t errlen) {
-  int i, seen[3] = { 0, 0, 0 };
-  char why[256];
-
-  for (i = 0; i < p->ncerts; i++) {
-    ftps_cert_pair_t pair = p->certs[i];
-    const char *tname;
-    int type = 0, slot;
-
-    if (pair.key_file == NULL) {
-      pair.key_file = pair.cert_file;
-    }
-    if (read_leaf_type(pair.cert_file, &type, err, errlen) < 0) {
-      return -1;
-    }
-    slot = key_type_name(type, &tname);
-    if (slot == 2) {
-      return fail(err, errlen, "FTPSCertificate: '%s' has an unsupported "
-        "key type; expected RSA or ECDSA", pair.cert_file);
-    }
-    if (seen[slot]++) {
-      return fail(err, errlen, "FTPSCertificate: '%s' is a second %s "
-        "certificate; give at most one RSA and one ECDSA certificate",
-        pair.cert_file, tname);
-    }
-
-    ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, pair.cert_file) != 1) {
-      return fail(err, errlen, "FTPSCertificate: cannot load certificate "
-        "chain '%s': %s", pair.cert_file, ssl_reason(why, sizeof(why)));
-    }
-    if (load_key(ctx, &pair, err, errlen) < 0) {
-      return -1;
-    }
-  }
-  return 0;
-}
-
 static int set_protocols(SSL_CTX *ctx, int mask, char *err, size_t errlen) {
-  int min = (mask & FTPS_PROTO_TLS12) ? TLS1_2_VERSION : TLS1_3_VERSION;
-  int max = (mask & FTPS_PROTO_TLS13) ? TLS1_3_VERSION : TLS1_2_VERSION;
+  int min, max;
 
+  proto_range(mask, &min, &max);
+  /* OpenSSL 3 refuses TLS 1.0/1.1 above security level 0 (their handshake
+   * signatures use SHA-1/MD5): the price of FTPSOptions
+   * AllowLegacyProtocols, paid on this vhost only. */
+  if (mask & FTPS_PROTO_LEGACY) {
+    SSL_CTX_set_security_level(ctx, 0);
+  }
   if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     return fail(err, errlen, "FTPSProtocol: cannot enable %s",
@@ -892,6 +723,19 @@ static int set_ciphers(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
       "TLS 1.3 cipher suite: %s", p->ciphersuites,
       ssl_reason(why, sizeof(why)));
+  }
+  return 0;
+}
+
+/* FTPSGroups, in the client's preference order's place: the server's. */
+static int set_groups(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
+    size_t errlen) {
+  char why[256];
+
+  ERR_clear_error();
+  if (p->groups != NULL && SSL_CTX_set1_groups_list(ctx, p->groups) != 1) {
+    return fail(err, errlen, "FTPSGroups: OpenSSL refuses '%s': %s",
+      p->groups, ssl_reason(why, sizeof(why)));
   }
   return 0;
 }
@@ -959,6 +803,7 @@ static int digest_policy(EVP_MD_CTX *md, const ftps_policy_t *p,
     digest_field(md, "crl_file", p->crl_file) < 0 ||
     digest_field(md, "crl_path", p->crl_path) < 0 ||
     digest_int(md, "protocols", p->protocols) < 0 ||
+    digest_field(md, "groups", p->groups) < 0 ||
     digest_field(md, "ciphers", p->ciphers) < 0 ||
     digest_field(md, "ciphersuites", p->ciphersuites) < 0 ||
     digest_int(md, "cert_login", p->cert_login) < 0 ||
@@ -1029,7 +874,8 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
 
   if (set_protocols(ctx, p->protocols, err, errlen) < 0 ||
       set_ciphers(ctx, p, err, errlen) < 0 ||
-      load_certs(ctx, p, err, errlen) < 0 ||
+      set_groups(ctx, p, err, errlen) < 0 ||
+      ftps_trust_load_certs(ctx, p, err, errlen) < 0 ||
       set_verification(ctx, p, err, errlen) < 0 ||
       set_sid_ctx(ctx, p, vhost_id, err, errlen) < 0) {
     ftps_ctx_free(ctx);

@@ -33,6 +33,7 @@ struct ftps_io {
   void *wait_arg;
   char error[256];
   char verdict[160];          /* ftps_io_verify_verdict() */
+  int failure_code;           /* SSL_get_error() of a failed handshake */
 };
 
 static long long now_ms(void) {
@@ -244,6 +245,7 @@ int ftps_io_accept(ftps_io_t *io, int timeout_ms) {
   if (errno == 0) {
     errno = (ssl_err == SSL_ERROR_SYSCALL) ? ECONNRESET : EPROTO;
   }
+  io->failure_code = ssl_err;
   set_error(io, errno == ETIMEDOUT ? "handshake timed out" :
     "handshake failed", ssl_err);
   return -1;
@@ -520,6 +522,25 @@ const char *ftps_io_verify_verdict(ftps_io_t *io) {
   snprintf(io->verdict, sizeof(io->verdict), "FAILED:%s",
     X509_verify_cert_error_string(res));
   return io->verdict;
+}
+
+int ftps_io_verify_result(ftps_io_t *io, int *code) {
+  if (io == NULL || code == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  *code = (int) SSL_get_verify_result(io->ssl);
+  if (ftps_ctx_verify_error(io->ssl) != NULL ||
+      (SSL_get0_peer_certificate(io->ssl) != NULL && *code != X509_V_OK)) {
+    return FTPS_IO_VERIFY_FAILED;
+  }
+  *code = 0;
+  return SSL_get0_peer_certificate(io->ssl) != NULL ? FTPS_IO_VERIFY_OK :
+    FTPS_IO_VERIFY_NONE;
+}
+
+int ftps_io_failure_code(ftps_io_t *io) {
+  return io != NULL ? io->failure_code : 0;
 }
 
 const char *ftps_io_library_version(void) {

@@ -142,6 +142,7 @@ static int ctrl_refused(ftps_io_t *io) {
 
   ftps_log(FTPS_LOG_WARNING, "control handshake refused: %s",
     ftps_io_failure(io));
+  ftps_events_handshake_failed(FTPS_ROLE_CTRL, io);
   ftps_io_free(io);
   if (quiet && ftps_session()->vhost->policy.implicit != 1) {
     pr_response_send_async(R_421, "TLS negotiation failed; closing "
@@ -166,6 +167,7 @@ int ftps_netio_ctrl_accept(void) {
   ftps_io_set_wait_cb(io, wait_cb, NULL);
   (void) ftps_ctx_set_allow_any_alpn(ftps_io_conn(io),
     ftps_session()->rules.options & FTPS_OPT_ALLOW_ANY_ALPN);
+  ftps_events_ctrl_handshake();
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
     return ctrl_refused(io);
   }
@@ -179,6 +181,7 @@ int ftps_netio_ctrl_accept(void) {
   session.rfc2228_mech = "TLS";
   (void) pr_session_set_protocol("ftps");
   log_handshake("control", io);
+  ftps_events_verified(io);
   ftps_facts_ctrl(io);
   ftps_vhost_after_handshake(io);
   return 0;
@@ -331,6 +334,7 @@ static int data_accept(pr_netio_stream_t *nstrm) {
     return refuse_data(NULL, "handshake failed", why);
   }
   if (ftps_io_accept(io, handshake_timeout_ms()) < 0) {
+    ftps_events_handshake_failed(FTPS_ROLE_DATA, io);
     return refuse_data(io, "handshake failed", ftps_io_failure(io));
   }
   if (admit_data(io) < 0) {
@@ -341,6 +345,7 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   }
 
   log_handshake("data", io);
+  ftps_events_verified(io);
   if (ftps_session()->rules.options & FTPS_OPT_KERNEL_TLS) {
     ftps_log(FTPS_LOG_INFO, "kernel TLS %s for this data connection",
       ftps_io_ktls_active(io) ? "active" : "not available (kernel or cipher)");

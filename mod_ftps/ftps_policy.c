@@ -24,9 +24,20 @@ typedef struct {
   int value;
 } ftps_name_t;
 
+/* Lowest first: ftps_policy_protocols_str() and the range check walk it. */
 static const ftps_name_t protocol_names[] = {
+  { "TLSv1",   FTPS_PROTO_TLS10 },
+  { "TLSv1.1", FTPS_PROTO_TLS11 },
   { "TLSv1.2", FTPS_PROTO_TLS12 },
   { "TLSv1.3", FTPS_PROTO_TLS13 },
+};
+
+/* The key-exchange groups of OpenSSL 3.0's TLS layer (RFC 8446 §4.2.7,
+ * RFC 7919); the names it accepts in SSL_CTX_set1_groups_list(). */
+static const char *const group_names[] = {
+  "X25519", "X448", "P-256", "P-384", "P-521", "prime256v1", "secp384r1",
+  "secp521r1", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144",
+  "ffdhe8192",
 };
 
 static const ftps_name_t required_names[] = {
@@ -47,6 +58,8 @@ static const ftps_name_t option_names[] = {
   { "StdEnvVars",             FTPS_OPT_STD_ENV_VARS },
   { "KernelTLS",              FTPS_OPT_KERNEL_TLS },
   { "NoSessionReuseSameAddress", FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR },
+  { "AllowLegacyProtocols",   FTPS_OPT_ALLOW_LEGACY_PROTOCOLS },
+  { "ExportCertData",         FTPS_OPT_EXPORT_CERT_DATA },
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -90,6 +103,7 @@ void ftps_policy_init(ftps_policy_t *p) {
   p->verify_depth = FTPS_UNSET;
   p->cert_login = FTPS_UNSET;
   p->user_field = FTPS_UNSET;
+  p->session_tickets = FTPS_UNSET;
 }
 
 void ftps_policy_defaults(ftps_policy_t *p) {
@@ -108,6 +122,7 @@ void ftps_policy_defaults(ftps_policy_t *p) {
   p->verify_depth = FTPS_DEFAULT_VERIFY_DEPTH;
   p->cert_login = 0;
   p->user_field = 0;
+  p->session_tickets = FTPS_DEFAULT_SESSION_TICKETS;
 }
 
 static int pick_int(int explicit_, int dflt) {
@@ -138,6 +153,11 @@ int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
   m.verify_depth = pick_int(explicit_->verify_depth, defaults->verify_depth);
   m.cert_login = pick_int(explicit_->cert_login, defaults->cert_login);
   m.user_field = pick_int(explicit_->user_field, defaults->user_field);
+  m.session_tickets = pick_int(explicit_->session_tickets,
+    defaults->session_tickets);
+  if (m.groups == NULL) {
+    m.groups = defaults->groups;
+  }
   if (m.ciphers == NULL) {
     m.ciphers = defaults->ciphers;
   }
@@ -208,8 +228,17 @@ int ftps_policy_validate(const ftps_policy_t *p, char *err, size_t errlen) {
     return fail(err, errlen, "%s needs an 'FTPSCertificate' in the same "
       "server", p->implicit == 1 ? "'FTPSImplicit on'" : "'FTPSEngine on'");
   }
-  if (p->protocols <= 0 || (p->protocols & ~FTPS_PROTO_ALL) != 0) {
+  if (p->protocols <= 0 || (p->protocols & ~FTPS_PROTO_ANY) != 0) {
     return fail(err, errlen, "'FTPSProtocol' enables no protocol");
+  }
+  /* SECURITY: TLS 1.0 and 1.1 (RFC 8996) only when asked for twice. */
+  if ((p->protocols & FTPS_PROTO_LEGACY) &&
+      !(p->options != FTPS_UNSET &&
+        (p->options & FTPS_OPT_ALLOW_LEGACY_PROTOCOLS))) {
+    return fail(err, errlen, "'FTPSProtocol %s' enables a deprecated "
+      "protocol (RFC 8996); add 'FTPSOptions AllowLegacyProtocols' to the "
+      "same server to accept it, or use TLSv1.2 and TLSv1.3 only",
+      ftps_policy_protocols_str(p->protocols));
   }
   return validate_client_certs(p, err, errlen);
 }
@@ -234,6 +263,25 @@ int ftps_policy_parse_bool(const char *s, int *out, char *err,
   return 0;
 }
 
+/* A protocol between two enabled ones is disabled (e.g. TLSv1 TLSv1.2). */
+static int has_gap(int mask) {
+  size_t i;
+  int seen = 0, ended = 0;
+
+  for (i = 0; i < NELEMS(protocol_names); i++) {
+    int on = (mask & protocol_names[i].value) != 0;
+
+    if (on && ended) {
+      return 1;
+    }
+    if (!on && seen) {
+      ended = 1;
+    }
+    seen |= on;
+  }
+  return 0;
+}
+
 int ftps_policy_parse_protocols(int argc, char *const *argv, int *out,
     char *err, size_t errlen) {
   int i, mask = 0;
@@ -249,14 +297,23 @@ int ftps_policy_parse_protocols(int argc, char *const *argv, int *out,
       return fail(err, errlen, "missing value");
     }
     hit = lookup(protocol_names, NELEMS(protocol_names), argv[i]);
+    if (hit == NULL && strcasecmp(argv[i], "TLSv1.0") == 0) {
+      hit = &protocol_names[0];
+    }
     if (hit == NULL) {
       return fail(err, errlen, "unknown protocol '%.64s'; expected TLSv1.2 "
-        "and/or TLSv1.3 (older versions are not supported)", argv[i]);
+        "and/or TLSv1.3 (TLSv1, TLSv1.1: see FTPSOptions "
+        "AllowLegacyProtocols)", argv[i]);
     }
     if (mask & hit->value) {
       return fail(err, errlen, "protocol '%s' is listed twice", hit->name);
     }
     mask |= hit->value;
+  }
+  if (has_gap(mask)) {
+    return fail(err, errlen, "'%s' is not a range of consecutive versions; "
+      "TLS enables every version between the lowest and the highest "
+      "listed, so list them all", ftps_policy_protocols_str(mask));
   }
 
   *out = mask;
@@ -297,7 +354,8 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
     if (hit == NULL) {
       return fail(err, errlen, "unknown option '%.64s'; expected "
         "NoSessionReuseRequired, NoSessionReuseSameAddress, AllowUnknownSNI, "
-        "AllowPerUser, AllowAnyALPN, StdEnvVars or KernelTLS", argv[i]);
+        "AllowPerUser, AllowAnyALPN, AllowLegacyProtocols, StdEnvVars, "
+        "ExportCertData or KernelTLS", argv[i]);
     }
     mask |= hit->value;
   }
@@ -422,16 +480,112 @@ int ftps_policy_parse_log(const char *s, const char **out, char *err,
 }
 
 const char *ftps_policy_protocols_str(int mask) {
-  switch (mask & FTPS_PROTO_ALL) {
-    case FTPS_PROTO_TLS12:
-      return "TLSv1.2";
-    case FTPS_PROTO_TLS13:
-      return "TLSv1.3";
-    case FTPS_PROTO_ALL:
-      return "TLSv1.2 TLSv1.3";
-    default:
-      return "none";
+  static char buf[64];
+  size_t i;
+
+  buf[0] = '\0';
+  for (i = 0; i < NELEMS(protocol_names); i++) {
+    if (mask & protocol_names[i].value) {
+      if (buf[0] != '\0') {
+        strcat(buf, " ");
+      }
+      strcat(buf, protocol_names[i].name);
+    }
   }
+  return buf[0] != '\0' ? buf : "none";
+}
+
+static const char *group_name(const char *s, size_t len) {
+  size_t i;
+
+  for (i = 0; i < NELEMS(group_names); i++) {
+    if (strlen(group_names[i]) == len &&
+        strncasecmp(group_names[i], s, len) == 0) {
+      return group_names[i];
+    }
+  }
+  return NULL;
+}
+
+/* Is name one of the entries of the list "a:b:c"? */
+static int in_list(const char *list, const char *name) {
+  size_t len = strlen(name);
+  const char *p = list;
+
+  while (*p != '\0') {
+    size_t n = strcspn(p, ":");
+
+    if (n == len && strncmp(p, name, len) == 0) {
+      return 1;
+    }
+    p += n + (p[n] == ':' ? 1 : 0);
+  }
+  return 0;
+}
+
+/* Append one name of "a:b" (or of one argument) to out. */
+static int add_group(const char *s, size_t len, char *out, size_t outlen,
+    int *n, char *err, size_t errlen) {
+  const char *name = group_name(s, len);
+  size_t used = strlen(out);
+
+  if (name == NULL) {
+    return fail(err, errlen, "unknown group '%.*s'; expected X25519, X448, "
+      "P-256, P-384, P-521 or ffdhe2048/3072/4096/6144/8192",
+      (int) (len > 64 ? 64 : len), s);
+  }
+  if (in_list(out, name)) {
+    return fail(err, errlen, "group '%s' is listed twice", name);
+  }
+  if (++*n > FTPS_MAX_GROUPS ||
+      used + strlen(name) + 2 > outlen) {
+    return fail(err, errlen, "too many groups; give at most %d",
+      FTPS_MAX_GROUPS);
+  }
+  snprintf(out + used, outlen - used, "%s%s", used > 0 ? ":" : "", name);
+  return 0;
+}
+
+/* One argument: names separated by colons, none of them empty. */
+static int add_groups_arg(const char *arg, char *out, size_t outlen, int *n,
+    char *err, size_t errlen) {
+  const char *p = arg;
+
+  if (arg == NULL || *arg == '\0') {
+    return fail(err, errlen, "missing value");
+  }
+  for (;;) {
+    size_t len = strcspn(p, ":");
+
+    if (len == 0) {
+      return fail(err, errlen, "empty group name in '%.64s'", arg);
+    }
+    if (add_group(p, len, out, outlen, n, err, errlen) < 0) {
+      return -1;
+    }
+    if (p[len] == '\0') {
+      return 0;
+    }
+    p += len + 1;
+  }
+}
+
+int ftps_policy_parse_groups(int argc, char *const *argv, char *out,
+    size_t outlen, char *err, size_t errlen) {
+  int i, n = 0;
+
+  if (argc < 1 || argv == NULL || out == NULL || outlen == 0) {
+    return fail(err, errlen, "missing value; expected group names such as "
+      "X25519 P-256");
+  }
+  out[0] = '\0';
+  for (i = 0; i < argc; i++) {
+    if (add_groups_arg(argv[i], out, outlen, &n, err, errlen) < 0) {
+      out[0] = '\0';
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /*
@@ -461,3 +615,84 @@ int ftps_policy_data_verdict(int options, const ftps_data_facts_t *f) {
   }
   return FTPS_DATA_REFUSE_REUSE;
 }
+
+/*
+ * Every directive of mod_tls 1.3.8 (contrib/mod_tls.c's conftable) and what
+ * a mod_ftps configuration says instead. A sentence where there is no
+ * directive to write.
+ */
+static const struct {
+  const char *mod_tls;
+  const char *mod_ftps;
+} mod_tls_directives[] = {
+  { "TLSCACertificateFile",     "FTPSCACertificateFile" },
+  { "TLSCACertificatePath",     "FTPSCACertificatePath" },
+  { "TLSCARevocationFile",      "FTPSCARevocationFile" },
+  { "TLSCARevocationPath",      "FTPSCARevocationPath" },
+  { "TLSCertificateChainFile",  "FTPSCertificate (append the chain to the "
+                                "certificate file)" },
+  { "TLSCipherSuite",           "FTPSCipherSuite" },
+  { "TLSControlsACLs",          "nothing (mod_ftps has no ftpdctl actions)" },
+  { "TLSCryptoDevice",          "nothing (configure engines/providers in "
+                                "openssl.cnf)" },
+  { "TLSDHParamFile",           "FTPSGroups (e.g. ffdhe2048)" },
+  { "TLSDSACertificateFile",    "FTPSCertificate with an RSA or ECDSA "
+                                "certificate (DSA is not supported)" },
+  { "TLSDSACertificateKeyFile", "FTPSCertificate with an RSA or ECDSA "
+                                "certificate (DSA is not supported)" },
+  { "TLSECCertificateFile",     "FTPSCertificate cert-file key-file" },
+  { "TLSECCertificateKeyFile",  "FTPSCertificate cert-file key-file" },
+  { "TLSECDHCurve",             "FTPSGroups" },
+  { "TLSEngine",                "FTPSEngine" },
+  { "TLSLog",                   "FTPSLog" },
+  { "TLSMasqueradeAddress",     "FTPSMasqueradeAddress" },
+  { "TLSNextProtocol",          "nothing (ALPN \"ftp\" is always answered)" },
+  { "TLSOptions",               "FTPSOptions (UseImplicitSSL: FTPSImplicit "
+                                "on)" },
+  { "TLSPassPhraseProvider",    "nothing (keys must not be encrypted)" },
+  { "TLSPKCS12File",            "FTPSCertificate with PEM files (convert with "
+                                "openssl pkcs12)" },
+  { "TLSPreSharedKey",          "nothing (pre-shared keys are not supported)" },
+  { "TLSProtocol",              "FTPSProtocol" },
+  { "TLSRandomSeed",            "nothing (OpenSSL seeds itself)" },
+  { "TLSRenegotiate",           "nothing (renegotiation is always refused)" },
+  { "TLSRequired",              "FTPSRequired" },
+  { "TLSRSACertificateFile",    "FTPSCertificate cert-file key-file" },
+  { "TLSRSACertificateKeyFile", "FTPSCertificate cert-file key-file" },
+  { "TLSServerCipherPreference", "nothing (the server's order always wins)" },
+  { "TLSServerInfoFile",        "nothing (not supported)" },
+  { "TLSSessionCache",          "nothing (sessions resume without an "
+                                "external cache)" },
+  { "TLSSessionTicketKeys",     "nothing (ticket keys are made at startup)" },
+  { "TLSSessionTickets",        "FTPSSessionTickets" },
+  { "TLSStapling",              "nothing (OCSP stapling is not supported)" },
+  { "TLSStaplingCache",         "nothing (OCSP stapling is not supported)" },
+  { "TLSStaplingOptions",       "nothing (OCSP stapling is not supported)" },
+  { "TLSStaplingResponder",     "nothing (OCSP stapling is not supported)" },
+  { "TLSStaplingTimeout",       "nothing (OCSP stapling is not supported)" },
+  { "TLSTimeoutHandshake",      "FTPSTimeoutHandshake" },
+  { "TLSUserName",              "FTPSUserName" },
+  { "TLSVerifyClient",          "FTPSVerifyClient" },
+  { "TLSVerifyDepth",           "FTPSVerifyDepth" },
+  { "TLSVerifyOrder",           "nothing (CRLs are checked; OCSP is not "
+                                "supported)" },
+  { "TLSVerifyServer",          "nothing (mod_ftps never connects as a "
+                                "client)" },
+};
+
+const char *ftps_policy_mod_tls_equivalent(const char *name) {
+  size_t i;
+
+  if (name == NULL) {
+    errno = EINVAL;
+    return NULL;
+  }
+  for (i = 0; i < NELEMS(mod_tls_directives); i++) {
+    if (strcasecmp(mod_tls_directives[i].mod_tls, name) == 0) {
+      return mod_tls_directives[i].mod_ftps;
+    }
+  }
+  errno = ENOENT;
+  return NULL;
+}
+

@@ -62,6 +62,8 @@ static int choose_by_sni(ftps_conn_t *conn, const char *name,
   server_rec *s;
 
   ftps_session_sni_chosen(NULL);
+  /* As mod_tls: listeners (mod_autohost) see the name before the lookup. */
+  ftps_events_sni(name);
   if (name == NULL || pr_namebind_count(main_server) == 0) {
     /* No name, or no name-based vhosts here: the address decides. */
     return 0;

@@ -91,6 +91,23 @@ ftps_cert_t *ftps_io_peer_cert_any(ftps_io_t *io);
  * FTPS_CLIENT_VERIFY). Valid until ftps_io_free(). */
 const char *ftps_io_verify_verdict(ftps_io_t *io);
 
+/*
+ * The client-certificate verification of a handshake (passed or failed):
+ * FTPS_IO_VERIFY_NONE (no certificate), FTPS_IO_VERIFY_OK, or
+ * FTPS_IO_VERIFY_FAILED with the X.509 verification error number in *code
+ * (X509_V_ERR_*, what mod_tls passes with mod_tls.verify-client-failed).
+ * -1/EINVAL for NULL arguments.
+ */
+#define FTPS_IO_VERIFY_NONE     0
+#define FTPS_IO_VERIFY_OK       1
+#define FTPS_IO_VERIFY_FAILED   2
+int ftps_io_verify_result(ftps_io_t *io, int *code);
+
+/* The engine's error number (SSL_ERROR_*, as SSL_get_error() returns it)
+ * of the last failed ftps_io_accept(), or 0: what mod_tls passes with
+ * mod_tls.ctrl-handshake-failed and mod_tls.data-handshake-failed. */
+int ftps_io_failure_code(ftps_io_t *io);
+
 /* The TLS library's version string. */
 const char *ftps_io_library_version(void);
 

@@ -23,6 +23,11 @@
 #define FTPS_PROTO_TLS12        0x01
 #define FTPS_PROTO_TLS13        0x02
 #define FTPS_PROTO_ALL          (FTPS_PROTO_TLS12|FTPS_PROTO_TLS13)
+/* RFC 8996 deprecated these: only with FTPSOptions AllowLegacyProtocols. */
+#define FTPS_PROTO_TLS10        0x04
+#define FTPS_PROTO_TLS11        0x08
+#define FTPS_PROTO_LEGACY       (FTPS_PROTO_TLS10|FTPS_PROTO_TLS11)
+#define FTPS_PROTO_ANY          (FTPS_PROTO_ALL|FTPS_PROTO_LEGACY)
 
 /* FTPSOptions bits. */
 #define FTPS_OPT_NO_SESSION_REUSE_REQUIRED  0x0001
@@ -35,6 +40,10 @@
  * connection's address with its client certificate (ftps_policy_data_verdict);
  * only inside <IfUser>, <IfGroup> or <IfClass>. */
 #define FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR 0x0040
+/* FTPSProtocol may name TLSv1 and TLSv1.1 (RFC 8996: deprecated). */
+#define FTPS_OPT_ALLOW_LEGACY_PROTOCOLS     0x0080
+/* TLS_CLIENT_CERT and TLS_CLIENT_CERT_CHAIN<n> (PEM) in the environment. */
+#define FTPS_OPT_EXPORT_CERT_DATA           0x0100
 
 /* FTPSVerifyClient. */
 #define FTPS_VERIFY_OFF         0
@@ -54,6 +63,11 @@
 #define FTPS_DEFAULT_PRELOGIN_ERRORS    10   /* ALPACA: failing commands before login */
 #define FTPS_DEFAULT_VERIFY_CLIENT      FTPS_VERIFY_OFF
 #define FTPS_DEFAULT_VERIFY_DEPTH       9
+#define FTPS_DEFAULT_SESSION_TICKETS    1    /* TLS 1.2 tickets on */
+
+/* FTPSGroups: at most this many names, the joined list at most this long. */
+#define FTPS_MAX_GROUPS         16
+#define FTPS_GROUPS_MAX_LEN     256
 #define FTPS_MAX_VERIFY_DEPTH           100
 
 typedef struct {
@@ -86,6 +100,9 @@ typedef struct {
   int cert_login;               /* FTPSCertLogin at server level, or UNSET */
   int user_field;               /* FTPSUserName at server level, or UNSET */
   int authorized_certs;         /* FTPSAuthorizedCertificates given (0/1) */
+
+  const char *groups;           /* FTPSGroups "X25519:P-256"; NULL: OpenSSL's */
+  int session_tickets;          /* FTPSSessionTickets: FTPS_UNSET, 0, 1 */
 } ftps_policy_t;
 
 /* Every field FTPS_UNSET / NULL / 0 certificates. */
@@ -115,6 +132,22 @@ int ftps_policy_parse_options(int argc, char *const *argv, int *out,
   char *err, size_t errlen);
 int ftps_policy_parse_timeout(const char *s, int *out, char *err,
   size_t errlen);
+
+/*
+ * FTPSGroups: key-exchange group names in preference order, one per
+ * argument or colon-separated (X25519, X448, P-256, P-384, P-521,
+ * ffdhe2048 ... ffdhe8192, and OpenSSL's aliases prime256v1, secp384r1,
+ * secp521r1). Writes OpenSSL's list form "X25519:P-256" into out.
+ */
+int ftps_policy_parse_groups(int argc, char *const *argv, char *out,
+  size_t outlen, char *err, size_t errlen);
+
+/*
+ * A directive of mod_tls: what to write instead with mod_ftps ("FTPSEngine",
+ * "FTPSCertificate cert-file key-file", or a sentence saying why none is
+ * needed), or NULL if name is not one of mod_tls 1.3.8's directives.
+ */
+const char *ftps_policy_mod_tls_equivalent(const char *name);
 
 /* FTPSMaxPreLoginErrors: a count, 0 or "none" = unlimited. */
 int ftps_policy_parse_count(const char *s, int *out, char *err,
@@ -166,7 +199,8 @@ typedef struct {
 /* A FTPS_DATA_* verdict; -1/EINVAL for NULL facts. */
 int ftps_policy_data_verdict(int options, const ftps_data_facts_t *f);
 
-/* "TLSv1.2 TLSv1.3" for a mask, for logs; static storage. */
+/* "TLSv1.2 TLSv1.3" for a mask (lowest first), for logs; static storage
+ * ("none" for no protocol). */
 const char *ftps_policy_protocols_str(int mask);
 
 #endif /* FTPS_POLICY_H */

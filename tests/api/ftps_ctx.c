@@ -761,6 +761,58 @@ END_TEST
 
 /* ---- the suite -------------------------------------------------------- */
 
+/* ---- FTPSGroups, legacy FTPSProtocol, FTPSSessionTickets at build ----- */
+
+static const struct {
+  const char *name;
+  const char *groups;
+  int protocols;
+  int tickets;
+  int want_ok;
+  int want_seclevel;        /* -1: not checked */
+  const char *want_err;
+} extras_rows[] = {
+  { "groups_ok", "X25519:P-384", FTPS_PROTO_ALL, 1, 1, 2, NULL },
+  { "groups_ffdhe", "ffdhe2048", FTPS_PROTO_ALL, 1, 1, -1, NULL },
+  { "groups_alias_twice", "P-256:prime256v1", FTPS_PROTO_ALL, 1, 0, -1,
+    "FTPSGroups" },
+  { "legacy_seclevel_0", NULL, FTPS_PROTO_TLS11|FTPS_PROTO_ALL, 1, 1, 0,
+    NULL },
+  { "modern_seclevel_2", NULL, FTPS_PROTO_ALL, 0, 1, 2, NULL },
+  { "tickets_off", NULL, FTPS_PROTO_TLS12, 0, 1, 2, NULL },
+};
+
+START_TEST (ftps_ctx_build_extras_test) {
+  char err[512] = "";
+  ftps_policy_t p;
+  SSL_CTX *ctx;
+
+  tlspair_policy(&p, extras_rows[_i].protocols, "ec.crt", "ec.key", NULL,
+    NULL);
+  p.groups = extras_rows[_i].groups;
+  p.session_tickets = extras_rows[_i].tickets;
+
+  mark_point();
+  ctx = ftps_ctx_build(&p, "vh", err, sizeof(err));
+  ck_assert_msg((ctx != NULL) == extras_rows[_i].want_ok,
+    "%s: Expected %s, got %s (%s)", extras_rows[_i].name,
+    extras_rows[_i].want_ok ? "a context" : "NULL",
+    ctx != NULL ? "a context" : "NULL", err);
+  if (extras_rows[_i].want_err != NULL) {
+    ck_assert_msg(strstr(err, extras_rows[_i].want_err) != NULL,
+      "%s: Expected '%s' in '%s'", extras_rows[_i].name,
+      extras_rows[_i].want_err, err);
+  }
+  if (ctx != NULL && extras_rows[_i].want_seclevel >= 0) {
+    ck_assert_msg(SSL_CTX_get_security_level(ctx) ==
+      extras_rows[_i].want_seclevel, "%s: Expected level %d, got %d",
+      extras_rows[_i].name, extras_rows[_i].want_seclevel,
+      SSL_CTX_get_security_level(ctx));
+  }
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
 Suite *tests_get_ctx_suite(void) {
   Suite *suite = suite_create("ftps_ctx");
   TCase *tc;
@@ -774,6 +826,8 @@ Suite *tests_get_ctx_suite(void) {
     TESTS_NELEMS(build_rows));
   tcase_add_loop_test(tc, ftps_ctx_build_protocols_test, 0,
     TESTS_NELEMS(proto_rows));
+  tcase_add_loop_test(tc, ftps_ctx_build_extras_test, 0,
+    TESTS_NELEMS(extras_rows));
   tcase_add_test(tc, ftps_ctx_set_role_args_test);
   tcase_add_test(tc, ftps_ctx_check_reuse_args_test);
   tcase_add_loop_test(tc, ftps_ctx_check_reuse_binding_test, 0,

@@ -208,10 +208,22 @@ static const struct {
     "unknown protocol 'TLSv1.4'", "expected TLSv1.2 and/or TLSv1.3" },
   { "sslv3",        1, { "SSLv3" }, -1, SENTINEL,
     "unknown protocol 'SSLv3'", "expected TLSv1.2 and/or TLSv1.3" },
-  { "tls11",        1, { "TLSv1.1" }, -1, SENTINEL,
-    "'TLSv1.1'", "expected TLSv1.2 and/or TLSv1.3" },
-  { "tls10",        1, { "TLSv1" }, -1, SENTINEL,
-    "'TLSv1'", "expected TLSv1.2 and/or TLSv1.3" },
+  /* Legacy versions parse; ftps_policy_validate() wants the option. */
+  { "tls11",        1, { "TLSv1.1" }, 0, FTPS_PROTO_TLS11, NULL, NULL },
+  { "tls10",        1, { "TLSv1" }, 0, FTPS_PROTO_TLS10, NULL, NULL },
+  { "tls10_alias",  1, { "TLSv1.0" }, 0, FTPS_PROTO_TLS10, NULL, NULL },
+  { "legacy_range", 3, { "TLSv1", "TLSv1.1", "TLSv1.2" }, 0,
+    FTPS_PROTO_TLS10|FTPS_PROTO_TLS11|FTPS_PROTO_TLS12, NULL, NULL },
+  { "tls11_to_13",  3, { "TLSv1.3", "TLSv1.1", "TLSv1.2" }, 0,
+    FTPS_PROTO_TLS11|FTPS_PROTO_ALL, NULL, NULL },
+  { "gap_10_12",    2, { "TLSv1", "TLSv1.2" }, -1, SENTINEL,
+    "not a range", "TLSv1 TLSv1.2" },
+  { "gap_11_13",    2, { "TLSv1.1", "TLSv1.3" }, -1, SENTINEL,
+    "not a range", "list them all" },
+  { "tls10_dup_alias", 2, { "TLSv1", "TLSv1.0" }, -1, SENTINEL,
+    "listed twice", "TLSv1" },
+  { "unknown_names_legacy", 1, { "SSLv2" }, -1, SENTINEL,
+    "AllowLegacyProtocols", NULL },
   { "good_then_bad", 2, { "TLSv1.3", "SSLv3" }, -1, SENTINEL,
     "'SSLv3'", "expected TLSv1.2 and/or TLSv1.3" },
   { "mod_tls_syntax", 1, { "TLSv1.2,TLSv1.3" }, -1, SENTINEL,
@@ -321,6 +333,14 @@ static const struct {
     FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR, NULL },
   { "same_addr_case", 1, { "nosessionreusesameaddress" }, 0,
     FTPS_OPT_NO_SESSION_REUSE_SAME_ADDR, NULL },
+  { "legacy", 1, { "AllowLegacyProtocols" }, 0,
+    FTPS_OPT_ALLOW_LEGACY_PROTOCOLS, NULL },
+  { "export_cert_data", 1, { "exportcertdata" }, 0,
+    FTPS_OPT_EXPORT_CERT_DATA, NULL },
+  { "env_and_certs", 2, { "StdEnvVars", "ExportCertData" }, 0,
+    FTPS_OPT_STD_ENV_VARS|FTPS_OPT_EXPORT_CERT_DATA, NULL },
+  { "unknown_names_new", 1, { "x" }, -1, SENTINEL,
+    "AllowLegacyProtocols, StdEnvVars, ExportCertData" },
   { "same_addr_prefix", 1, { "NoSessionReuseSame" }, -1, SENTINEL,
     "unknown option" },
   { "unknown", 1, { "StdEnvVarz" }, -1, SENTINEL,
@@ -441,6 +461,175 @@ START_TEST (ftps_policy_parse_log_values_test) {
 }
 END_TEST
 
+/* ---- ftps_policy_parse_groups ----------------------------------------- */
+
+#define GROUPS_MAXARGS 4
+
+static const struct {
+  const char *name;
+  int argc;
+  const char *argv[GROUPS_MAXARGS];
+  int want_rc;
+  const char *want_out;
+  const char *want_err;
+} groups_rows[] = {
+  { "one",          1, { "X25519" }, 0, "X25519", NULL },
+  { "args",         3, { "X25519", "P-256", "ffdhe2048" }, 0,
+    "X25519:P-256:ffdhe2048", NULL },
+  { "colons",       1, { "P-384:X448" }, 0, "P-384:X448", NULL },
+  { "mixed",        2, { "x25519:p-521", "FFDHE4096" }, 0,
+    "X25519:P-521:ffdhe4096", NULL },
+  { "openssl_alias", 1, { "prime256v1" }, 0, "prime256v1", NULL },
+  { "unknown",      1, { "P-255" }, -1, "", "unknown group 'P-255'" },
+  { "unknown_says_what", 1, { "brainpool" }, -1, "",
+    "expected X25519, X448, P-256" },
+  { "bad_after_good", 2, { "X25519", "sect163k1" }, -1, "", "'sect163k1'" },
+  { "duplicate",    2, { "X25519", "x25519" }, -1, "", "listed twice" },
+  { "empty_arg",    1, { "" }, -1, "", "missing value" },
+  { "empty_entry",  1, { "X25519::P-256" }, -1, "", "empty group name" },
+  { "trailing_colon", 1, { "X25519:" }, -1, "", "empty group name" },
+  { "leading_colon", 1, { ":X25519" }, -1, "", "empty group name" },
+  { "no_args",      0, { NULL }, -1, "", "missing value" },
+  { "good_then_empty", 2, { "X25519", "" }, -1, "", "missing value" },
+  { "good_then_colon", 2, { "X25519", ":" }, -1, "", "empty group name" },
+};
+
+START_TEST (ftps_policy_parse_groups_args_test) {
+  char *argv[] = { "X25519", NULL };
+  char out[FTPS_GROUPS_MAX_LEN], err[ERRLEN];
+  int res;
+
+  mark_point();
+  res = ftps_policy_parse_groups(1, NULL, out, sizeof(out), err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_groups(1, argv, NULL, sizeof(out), err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+
+  mark_point();
+  res = ftps_policy_parse_groups(1, argv, out, 0, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+
+  /* Too small for the list: refused, never truncated. */
+  mark_point();
+  res = ftps_policy_parse_groups(1, argv, out, 4, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  ck_assert_msg(out[0] == '\0', "Expected an empty list, got '%s'", out);
+}
+END_TEST
+
+START_TEST (ftps_policy_parse_groups_values_test) {
+  char out[FTPS_GROUPS_MAX_LEN], err[ERRLEN] = "";
+  int res;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_parse_groups(groups_rows[_i].argc,
+    (char *const *) groups_rows[_i].argv, out, sizeof(out), err, sizeof(err));
+  ck_assert_msg(res == groups_rows[_i].want_rc, "%s: Expected %d, got %d (%s)",
+    groups_rows[_i].name, groups_rows[_i].want_rc, res, err);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  ck_assert_msg(strcmp(out, groups_rows[_i].want_out) == 0,
+    "%s: Expected '%s', got '%s'", groups_rows[_i].name,
+    groups_rows[_i].want_out, out);
+  assert_err_has(err, groups_rows[_i].want_err, groups_rows[_i].name);
+}
+END_TEST
+
+/* More names than FTPS_MAX_GROUPS: refused. */
+START_TEST (ftps_policy_parse_groups_too_many_test) {
+  char *argv[] = { "X25519:X448:P-256:P-384:P-521:ffdhe2048:ffdhe3072:"
+    "ffdhe4096:ffdhe6144:ffdhe8192:prime256v1:secp384r1:secp521r1" };
+  char out[FTPS_GROUPS_MAX_LEN], err[ERRLEN] = "";
+  int res;
+
+  mark_point();
+  res = ftps_policy_parse_groups(1, argv, out, sizeof(out), err, sizeof(err));
+  ck_assert_msg(res == 0, "Expected %d, got %d (%s)", 0, res, err);
+  mark_point();
+  res = ftps_policy_parse_groups(1, argv, out, 40, err, sizeof(err));
+  ck_assert_msg(res == -1, "Expected %d, got %d", -1, res);
+  assert_err_has(err, "too many groups", "small buffer");
+}
+END_TEST
+
+/* ---- ftps_policy_mod_tls_equivalent ------------------------------------ */
+
+/* Every directive in mod_tls 1.3.8's conftable has an answer. */
+static const char *const mod_tls_names[] = {
+  "TLSCACertificateFile", "TLSCACertificatePath", "TLSCARevocationFile",
+  "TLSCARevocationPath", "TLSCertificateChainFile", "TLSCipherSuite",
+  "TLSControlsACLs", "TLSCryptoDevice", "TLSDHParamFile",
+  "TLSDSACertificateFile", "TLSDSACertificateKeyFile", "TLSECCertificateFile",
+  "TLSECCertificateKeyFile", "TLSECDHCurve", "TLSEngine", "TLSLog",
+  "TLSMasqueradeAddress", "TLSNextProtocol", "TLSOptions",
+  "TLSPassPhraseProvider", "TLSPKCS12File", "TLSPreSharedKey", "TLSProtocol",
+  "TLSRandomSeed", "TLSRenegotiate", "TLSRequired", "TLSRSACertificateFile",
+  "TLSRSACertificateKeyFile", "TLSServerCipherPreference",
+  "TLSServerInfoFile", "TLSSessionCache", "TLSSessionTicketKeys",
+  "TLSSessionTickets", "TLSStapling", "TLSStaplingCache",
+  "TLSStaplingOptions", "TLSStaplingResponder", "TLSStaplingTimeout",
+  "TLSTimeoutHandshake", "TLSUserName", "TLSVerifyClient", "TLSVerifyDepth",
+  "TLSVerifyOrder", "TLSVerifyServer",
+};
+
+static const struct {
+  const char *in;
+  const char *want;       /* NULL: not a mod_tls directive */
+} equiv_rows[] = {
+  { "TLSEngine",               "FTPSEngine" },
+  { "tlsengine",               "FTPSEngine" },
+  { "TLSRSACertificateFile",   "FTPSCertificate cert-file key-file" },
+  { "TLSMasqueradeAddress",    "FTPSMasqueradeAddress" },
+  { "TLSECDHCurve",            "FTPSGroups" },
+  { "TLSSessionTickets",       "FTPSSessionTickets" },
+  { "TLSOptions",              "FTPSOptions" },
+  { "TLSStapling",             "not supported" },
+  { "FTPSEngine",              NULL },
+  { "TLS",                     NULL },
+  { "",                        NULL },
+};
+
+START_TEST (ftps_policy_mod_tls_equivalent_args_test) {
+  mark_point();
+  errno = 0;
+  ck_assert_msg(ftps_policy_mod_tls_equivalent(NULL) == NULL,
+    "Expected NULL for NULL");
+  ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+}
+END_TEST
+
+START_TEST (ftps_policy_mod_tls_equivalent_values_test) {
+  const char *s;
+
+  mark_point();
+  s = ftps_policy_mod_tls_equivalent(equiv_rows[_i].in);
+  if (equiv_rows[_i].want == NULL) {
+    ck_assert_msg(s == NULL, "%s: Expected NULL, got '%s'", equiv_rows[_i].in,
+      s);
+    return;
+  }
+  ck_assert_msg(s != NULL && strstr(s, equiv_rows[_i].want) != NULL,
+    "%s: Expected '%s' in '%s'", equiv_rows[_i].in, equiv_rows[_i].want,
+    s ? s : "(null)");
+}
+END_TEST
+
+START_TEST (ftps_policy_mod_tls_equivalent_complete_test) {
+  const char *s;
+
+  mark_point();
+  s = ftps_policy_mod_tls_equivalent(mod_tls_names[_i]);
+  ck_assert_msg(s != NULL && *s != '\0', "%s: Expected an equivalent",
+    mod_tls_names[_i]);
+}
+END_TEST
+
 /* ---- ftps_policy_protocols_str ---------------------------------------- */
 
 static const struct {
@@ -450,6 +639,9 @@ static const struct {
   { FTPS_PROTO_TLS12, "TLSv1.2" },
   { FTPS_PROTO_TLS13, "TLSv1.3" },
   { FTPS_PROTO_ALL,   "TLSv1.2 TLSv1.3" },
+  { FTPS_PROTO_TLS10, "TLSv1" },
+  { FTPS_PROTO_TLS11|FTPS_PROTO_TLS12, "TLSv1.1 TLSv1.2" },
+  { FTPS_PROTO_ANY,   "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
   { 0,                "none" },
 };
 
@@ -531,6 +723,35 @@ START_TEST (ftps_policy_defaults_values_test) {
   ck_assert_msg(p.handshake_timeout == 30, "Expected %d, got %d", 30,
     p.handshake_timeout);
   ck_assert_msg(p.ncerts == 0, "Expected %d, got %d", 0, p.ncerts);
+  ck_assert_msg(p.session_tickets == 1, "Expected %d, got %d", 1,
+    p.session_tickets);
+  ck_assert_msg(p.groups == NULL, "Expected OpenSSL's default groups");
+}
+END_TEST
+
+/* FTPSSessionTickets and FTPSGroups merge like the other settings. */
+START_TEST (ftps_policy_merge_tickets_groups_test) {
+  ftps_policy_t ex, dflt, out;
+
+  ftps_policy_defaults(&dflt);
+  ftps_policy_init(&ex);
+  ck_assert_msg(ex.session_tickets == FTPS_UNSET, "Expected %d, got %d",
+    FTPS_UNSET, ex.session_tickets);
+
+  mark_point();
+  ck_assert_msg(ftps_policy_merge(&out, &ex, &dflt) == 0, "merge failed");
+  ck_assert_msg(out.session_tickets == 1, "Expected %d, got %d", 1,
+    out.session_tickets);
+  ck_assert_msg(out.groups == NULL, "Expected no groups");
+
+  ex.session_tickets = 0;
+  ex.groups = "X25519:P-256";
+  mark_point();
+  ck_assert_msg(ftps_policy_merge(&out, &ex, &dflt) == 0, "merge failed");
+  ck_assert_msg(out.session_tickets == 0, "Expected %d, got %d", 0,
+    out.session_tickets);
+  ck_assert_msg(out.groups != NULL && strcmp(out.groups, "X25519:P-256") == 0,
+    "Expected 'X25519:P-256', got '%s'", out.groups ? out.groups : "(null)");
 }
 END_TEST
 
@@ -691,6 +912,54 @@ static const struct {
   { "no_protocol",             1, 0, 0, 0, 1, -1, "'FTPSProtocol'", NULL },
   { "unknown_protocol_bits",   1, 0, 0, 0x10, 1, -1, "'FTPSProtocol'", NULL },
 };
+
+/* SECURITY: TLS 1.0/1.1 need FTPSOptions AllowLegacyProtocols. */
+static const struct {
+  const char *name;
+  int protocols, options;
+  int want_rc;
+  const char *want_err;
+  const char *want_err2;
+} legacy_rows[] = {
+  { "modern_no_option", FTPS_PROTO_ALL, 0, 0, NULL, NULL },
+  { "modern_unset_options", FTPS_PROTO_ALL, FTPS_UNSET, 0, NULL, NULL },
+  { "tls11_no_option", FTPS_PROTO_TLS11|FTPS_PROTO_ALL, 0, -1,
+    "'FTPSProtocol TLSv1.1 TLSv1.2 TLSv1.3'",
+    "add 'FTPSOptions AllowLegacyProtocols'" },
+  { "tls10_unset_options", FTPS_PROTO_TLS10|FTPS_PROTO_TLS11, FTPS_UNSET, -1,
+    "deprecated", "RFC 8996" },
+  { "tls10_other_option", FTPS_PROTO_TLS10, FTPS_OPT_STD_ENV_VARS, -1,
+    "AllowLegacyProtocols", NULL },
+  { "tls11_with_option", FTPS_PROTO_TLS11|FTPS_PROTO_TLS12,
+    FTPS_OPT_ALLOW_LEGACY_PROTOCOLS, 0, NULL, NULL },
+  { "option_without_legacy", FTPS_PROTO_ALL,
+    FTPS_OPT_ALLOW_LEGACY_PROTOCOLS, 0, NULL, NULL },
+};
+
+START_TEST (ftps_policy_validate_legacy_test) {
+  char err[ERRLEN] = "";
+  ftps_policy_t p;
+  int res;
+
+  ftps_policy_defaults(&p);
+  p.engine = 1;
+  p.ncerts = 1;
+  p.certs[0].cert_file = "/etc/a.crt";
+  p.protocols = legacy_rows[_i].protocols;
+  p.options = legacy_rows[_i].options;
+
+  mark_point();
+  errno = 0;
+  res = ftps_policy_validate(&p, err, sizeof(err));
+  ck_assert_msg(res == legacy_rows[_i].want_rc, "%s: Expected %d, got %d (%s)",
+    legacy_rows[_i].name, legacy_rows[_i].want_rc, res, err);
+  if (res < 0) {
+    ck_assert_msg(errno == EINVAL, "Expected errno %d, got %d", EINVAL, errno);
+  }
+  assert_err_has(err, legacy_rows[_i].want_err, legacy_rows[_i].name);
+  assert_err_has(err, legacy_rows[_i].want_err2, legacy_rows[_i].name);
+}
+END_TEST
 
 START_TEST (ftps_policy_validate_args_test) {
   char err[ERRLEN];
@@ -945,6 +1214,15 @@ Suite *tests_get_policy_suite(void) {
   tcase_add_test(tc, ftps_policy_parse_log_args_test);
   tcase_add_loop_test(tc, ftps_policy_parse_log_values_test, 0,
     TESTS_NELEMS(log_rows));
+  tcase_add_test(tc, ftps_policy_parse_groups_args_test);
+  tcase_add_loop_test(tc, ftps_policy_parse_groups_values_test, 0,
+    sizeof(groups_rows) / sizeof(groups_rows[0]));
+  tcase_add_test(tc, ftps_policy_parse_groups_too_many_test);
+  tcase_add_test(tc, ftps_policy_mod_tls_equivalent_args_test);
+  tcase_add_loop_test(tc, ftps_policy_mod_tls_equivalent_values_test, 0,
+    sizeof(equiv_rows) / sizeof(equiv_rows[0]));
+  tcase_add_loop_test(tc, ftps_policy_mod_tls_equivalent_complete_test, 0,
+    sizeof(mod_tls_names) / sizeof(mod_tls_names[0]));
   tcase_add_test(tc, ftps_policy_protocols_str_args_test);
   tcase_add_loop_test(tc, ftps_policy_protocols_str_values_test, 0,
     TESTS_NELEMS(proto_str_rows));
@@ -956,6 +1234,7 @@ Suite *tests_get_policy_suite(void) {
   tcase_add_test(tc, ftps_policy_defaults_args_test);
   tcase_add_test(tc, ftps_policy_defaults_values_test);
   tcase_add_test(tc, ftps_policy_merge_args_test);
+  tcase_add_test(tc, ftps_policy_merge_tickets_groups_test);
   tcase_add_test(tc, ftps_policy_merge_unset_takes_defaults_test);
   tcase_add_test(tc, ftps_policy_merge_explicit_wins_test);
   tcase_add_test(tc, ftps_policy_merge_in_place_test);
@@ -963,6 +1242,8 @@ Suite *tests_get_policy_suite(void) {
 
   tc = tcase_create("validate");
   tcase_add_test(tc, ftps_policy_validate_args_test);
+  tcase_add_loop_test(tc, ftps_policy_validate_legacy_test, 0,
+    sizeof(legacy_rows) / sizeof(legacy_rows[0]));
   tcase_add_loop_test(tc, ftps_policy_validate_rules_test, 0,
     TESTS_NELEMS(validate_rows));
   tcase_add_test(tc, ftps_policy_validate_merged_test);

@@ -25,7 +25,7 @@ static int split(char *s, char **argv) {
 }
 
 static void parse_all(char *copy, size_t size) {
-  char err[256], *argv[MAX_ARGS];
+  char err[256], *argv[MAX_ARGS], groups[FTPS_GROUPS_MAX_LEN];
   const char *path = NULL;
   int v = 0, argc;
 
@@ -36,10 +36,15 @@ static void parse_all(char *copy, size_t size) {
   (void) ftps_policy_parse_verify(copy, &v, err, sizeof(err));
   (void) ftps_policy_parse_depth(copy, &v, err, sizeof(err));
   (void) ftps_policy_parse_log(copy, &path, err, sizeof(err));
+  (void) ftps_policy_mod_tls_equivalent(copy);
   argc = split(copy, argv);
   if (argc > 0) {
     (void) ftps_policy_parse_protocols(argc, argv, &v, err, sizeof(err));
     (void) ftps_policy_parse_options(argc, argv, &v, err, sizeof(err));
+    if (ftps_policy_parse_groups(argc, argv, groups, sizeof(groups), err,
+        sizeof(err)) == 0 && strlen(groups) >= sizeof(groups)) {
+      __builtin_trap();   /* a list that parsed is bounded */
+    }
   }
 }
 
