@@ -696,3 +696,63 @@ const char *ftps_policy_mod_tls_equivalent(const char *name) {
   return NULL;
 }
 
+
+/* ------------------------------------------- FTPSSessionTicketKeys (#11) */
+
+static int parse_ticket_number(const char *word, const char *s, long max,
+    unsigned int *out, char *err, size_t errlen) {
+  char *end = NULL;
+  long v;
+
+  if (s == NULL) {
+    return fail(err, errlen, "'%s' needs a value; expected 'age seconds' "
+      "and/or 'count n'", word);
+  }
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' || v < 1 ||
+      v > max) {
+    return fail(err, errlen, "%s '%.64s' is not a number from 1 to %ld",
+      word, s, max);
+  }
+  *out = (unsigned int) v;
+  return 0;
+}
+
+int ftps_policy_parse_ticket_keys(int argc, char *const *argv,
+    unsigned int *age, unsigned int *count, char *err, size_t errlen) {
+  int i, seen_age = 0, seen_count = 0;
+
+  if (argc < 0 || (argc > 0 && argv == NULL) || age == NULL ||
+      count == NULL) {
+    return fail(err, errlen, "missing value");
+  }
+  *age = FTPS_DEFAULT_TICKET_KEY_AGE;
+  *count = FTPS_DEFAULT_TICKET_KEY_COUNT;
+  for (i = 0; i < argc; i += 2) {
+    const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    int *seen = NULL;
+
+    if (argv[i] != NULL && strcasecmp(argv[i], "age") == 0) {
+      seen = &seen_age;
+      if (!*seen && parse_ticket_number("age", value,
+          FTPS_MAX_TICKET_KEY_AGE, age, err, errlen) < 0) {
+        return -1;
+      }
+    } else if (argv[i] != NULL && strcasecmp(argv[i], "count") == 0) {
+      seen = &seen_count;
+      if (!*seen && parse_ticket_number("count", value,
+          FTPS_MAX_TICKET_KEY_COUNT, count, err, errlen) < 0) {
+        return -1;
+      }
+    } else {
+      return fail(err, errlen, "unknown parameter '%.64s'; expected "
+        "'age seconds' and/or 'count n'", argv[i] ? argv[i] : "");
+    }
+    if (*seen) {
+      return fail(err, errlen, "'%s' is given twice", argv[i]);
+    }
+    *seen = 1;
+  }
+  return 0;
+}

@@ -149,6 +149,17 @@ int ftps_policy_parse_groups(int argc, char *const *argv, char *out,
  */
 const char *ftps_policy_mod_tls_equivalent(const char *name);
 
+/*
+ * FTPSSessionTicketKeys [age seconds] [count n], in any order, each at most
+ * once: fills both (the defaults for what is not given).
+ */
+#define FTPS_DEFAULT_TICKET_KEY_AGE     43200   /* 12 hours */
+#define FTPS_DEFAULT_TICKET_KEY_COUNT   3
+#define FTPS_MAX_TICKET_KEY_AGE         604800  /* a week */
+#define FTPS_MAX_TICKET_KEY_COUNT       32      /* FTPS_TICKETKEYS_MAX_COUNT */
+int ftps_policy_parse_ticket_keys(int argc, char *const *argv,
+  unsigned int *age, unsigned int *count, char *err, size_t errlen);
+
 /* FTPSMaxPreLoginErrors: a count, 0 or "none" = unlimited. */
 int ftps_policy_parse_count(const char *s, int *out, char *err,
   size_t errlen);
