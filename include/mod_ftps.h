@@ -22,6 +22,7 @@
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_env.h"
+#include "ftps/ftps_ticketkeys.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
@@ -111,6 +112,15 @@ int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare);
 int ftps_conf_any_engine(void);
 const ftps_vhost_t *ftps_conf_vhost(const server_rec *s);
 void ftps_conf_free_vhosts(void);
+void ftps_conf_ticket_keys(unsigned int *age, unsigned int *count);
+
+/* ftps_keyring.c: the session-ticket key ring's life in the processes:
+ * made (or kept) at postparse and rotated by a timer in the master, locked
+ * and never rotated in session processes. */
+int ftps_keyring_postparse(void);
+int ftps_keyring_install(ftps_ctx_t *ctx);
+void ftps_keyring_sess_init(void);
+void ftps_keyring_restart(void);
 
 /* ftps_cmds.c: AUTH/PBSZ/PROT/CCC and the FTPSRequired gates. */
 extern cmdtable ftps_cmdtab[];

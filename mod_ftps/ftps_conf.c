@@ -126,6 +126,23 @@ MODRET set_ftpsint(cmd_rec *cmd) {
   CONF_ERROR(cmd, "internal error: no parser for this directive");
 }
 
+/* usage: FTPSSessionTicketKeys [age seconds] [count n]  (server config) */
+MODRET set_ftpssessionticketkeys(cmd_rec *cmd) {
+  unsigned int age = 0, count = 0;
+  config_rec *c;
+
+  CHECK_CONF(cmd, CONF_ROOT);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_ticket_keys(cmd->argc - 1,
+    (char *const *) cmd->argv + 1, &age, &count, err_, errlen_));
+  c = add_config_param(cmd->argv[0], 2, NULL, NULL);
+  c->argv[0] = palloc(c->pool, sizeof(unsigned int));
+  c->argv[1] = palloc(c->pool, sizeof(unsigned int));
+  *((unsigned int *) c->argv[0]) = age;
+  *((unsigned int *) c->argv[1]) = count;
+  return PR_HANDLED(cmd);
+}
+
 /* usage: FTPSCertificate cert-file [key-file]  (repeatable: RSA + ECDSA) */
 MODRET set_ftpscertificate(cmd_rec *cmd) {
   config_rec *c;
@@ -388,6 +405,7 @@ conftable ftps_conftab[] = {
   { "FTPSMasqueradeAddress",    set_ftpsmasqueradeaddress,      NULL },
   { "FTPSMaxPreLoginErrors",      set_ftpsint,                    NULL },
   { "FTPSSessionTickets",         set_ftpsint,                    NULL },
+  { "FTPSSessionTicketKeys",    set_ftpssessionticketkeys,      NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
@@ -620,6 +638,19 @@ const ftps_vhost_t *ftps_conf_vhost(const server_rec *s) {
     }
   }
   return NULL;
+}
+
+/* FTPSSessionTicketKeys of the main server, or the defaults. */
+void ftps_conf_ticket_keys(unsigned int *age, unsigned int *count) {
+  config_rec *c = find_config(main_server->conf, CONF_PARAM,
+    "FTPSSessionTicketKeys", FALSE);
+
+  *age = FTPS_DEFAULT_TICKET_KEY_AGE;
+  *count = FTPS_DEFAULT_TICKET_KEY_COUNT;
+  if (c != NULL) {
+    *age = *((unsigned int *) c->argv[0]);
+    *count = *((unsigned int *) c->argv[1]);
+  }
 }
 
 void ftps_conf_free_vhosts(void) {

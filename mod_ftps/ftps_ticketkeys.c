@@ -244,6 +244,10 @@ int ftps_ticketkeys_lock(void) {
   return mlock(ring, ring_len);
 }
 
+int ftps_ticketkeys_matches(unsigned int age, unsigned int count) {
+  return ring != NULL && ring->age == age && ring->count == count;
+}
+
 unsigned int ftps_ticketkeys_count(void) {
   return ring != NULL ? ring->n : 0;
 }

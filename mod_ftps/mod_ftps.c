@@ -17,6 +17,14 @@ static void fatal_config(const char *msg) {
   pr_session_end(PR_SESS_END_FL_ERROR);
 }
 
+/* Each vhost's new context: the SNI chooser, the session-ticket keys. */
+static int prepare_ctx(ftps_ctx_t *ctx) {
+  if (ftps_vhost_install_sni(ctx) < 0 || ftps_keyring_install(ctx) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
 static void ftps_postparse_ev(const void *event_data, void *user_data) {
   if (pr_module_exists("mod_tls.c")) {
     fatal_config("mod_tls.c is also loaded; mod_ftps and mod_tls cannot "
@@ -24,13 +32,18 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
       "mod_ftps)");
     return;
   }
-  if (ftps_conf_build_vhosts(ftps_vhost_install_sni) < 0) {
+  if (ftps_keyring_postparse() < 0) {
+    pr_session_end(PR_SESS_END_FL_ERROR);
+    return;
+  }
+  if (ftps_conf_build_vhosts(prepare_ctx) < 0) {
     /* ftps_conf_build_vhosts() already reported the reason. */
     pr_session_end(PR_SESS_END_FL_ERROR);
   }
 }
 
 static void ftps_restart_ev(const void *event_data, void *user_data) {
+  ftps_keyring_restart();
   ftps_conf_free_vhosts();
 }
 
@@ -47,6 +60,7 @@ static void ftps_unload_ev(const void *event_data, void *user_data) {
   }
   pr_event_unregister(&ftps_module, NULL, NULL);
   pr_timer_remove(-1, &ftps_module);
+  ftps_keyring_restart();
   ftps_netio_unregister();
   ftps_conf_free_vhosts();
 }
@@ -68,6 +82,7 @@ static int ftps_init(void) {
 static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
+  ftps_keyring_sess_init();
   vh = ftps_conf_vhost(main_server);
   /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
    * session starts with its class's rules. */

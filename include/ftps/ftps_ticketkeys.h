@@ -43,6 +43,9 @@ int ftps_ticketkeys_lock(void);
  * contexts it was installed on (full handshakes). */
 void ftps_ticketkeys_wipe(void);
 
+/* 1 if a ring exists and was made with these parameters, else 0. */
+int ftps_ticketkeys_matches(unsigned int age, unsigned int count);
+
 /* Keys in the ring now, and the bytes of memory it holds. */
 unsigned int ftps_ticketkeys_count(void);
 size_t ftps_ticketkeys_memory(void);
