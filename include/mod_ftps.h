@@ -23,6 +23,7 @@
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_env.h"
 #include "ftps/ftps_ticketkeys.h"
+#include "ftps/ftps_keys.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 

@@ -126,6 +126,20 @@ MODRET set_ftpsint(cmd_rec *cmd) {
   CONF_ERROR(cmd, "internal error: no parser for this directive");
 }
 
+/* usage: FTPSPassPhraseProvider /path/to/program  (server config) */
+MODRET set_ftpspassphraseprovider(cmd_rec *cmd) {
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (*((char *) cmd->argv[1]) != '/') {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
+      "' is not an absolute path; expected the program's absolute path",
+      NULL));
+  }
+  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
+  return PR_HANDLED(cmd);
+}
+
 /* usage: FTPSSessionTicketKeys [age seconds] [count n]  (server config) */
 MODRET set_ftpssessionticketkeys(cmd_rec *cmd) {
   unsigned int age = 0, count = 0;
@@ -154,9 +168,10 @@ MODRET set_ftpscertificate(cmd_rec *cmd) {
     CONF_ERROR(cmd, "expected cert-file [key-file]");
   }
   for (i = 1; i < (int) cmd->argc; i++) {
-    if (*((char *) cmd->argv[i]) != '/') {
+    if (ftps_policy_cert_source(cmd->argv[i]) < 0) {
       CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[i],
-        "' is not an absolute path", NULL));
+        "' is not an absolute path or a store URI (file:..., pkcs11:...)",
+        NULL));
     }
   }
 
@@ -406,6 +421,7 @@ conftable ftps_conftab[] = {
   { "FTPSMaxPreLoginErrors",      set_ftpsint,                    NULL },
   { "FTPSSessionTickets",         set_ftpsint,                    NULL },
   { "FTPSSessionTicketKeys",    set_ftpssessionticketkeys,      NULL },
+  { "FTPSPassPhraseProvider",   set_ftpspassphraseprovider,     NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
@@ -543,6 +559,20 @@ static const char *vhost_id(server_rec *s) {
     NULL);
 }
 
+/* ProFTPD's main.c: -n (stay in the foreground). */
+extern int nodaemon;
+
+/* Encrypted keys of s: FTPSPassPhraseProvider, run as `program
+ * ServerName:port key-file`, or else the terminal in the foreground. */
+static void set_passphrase_source(server_rec *s) {
+  const char *program = get_param_ptr(main_server->conf,
+    "FTPSPassPhraseProvider", FALSE);
+
+  ftps_keys_set_source(program, pstrcat(table.pool,
+    s->ServerName ? s->ServerName : "", ":", port_str(s), NULL), nodaemon,
+    0);
+}
+
 static int build_one(server_rec *s, ftps_vhost_t *vh,
     const ftps_policy_t *defaults, ftps_conf_prepare_fn prepare) {
   char err[512];
@@ -575,6 +605,7 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   }
 
   /* Certificates and keys are read here, once, as root (before chroot). */
+  set_passphrase_source(s);
   pr_signals_block();
   PRIVS_ROOT
   vh->ctx = ftps_ctx_build(&vh->policy, vhost_id(s), err, sizeof(err));

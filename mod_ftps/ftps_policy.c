@@ -756,3 +756,41 @@ int ftps_policy_parse_ticket_keys(int argc, char *const *argv,
   }
   return 0;
 }
+
+/* ------------------------------- FTPSCertificate sources (issue 11) */
+
+static int has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+
+  return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+int ftps_policy_cert_source(const char *s) {
+  const char *p;
+
+  if (s == NULL || *s == '\0') {
+    errno = EINVAL;
+    return -1;
+  }
+  if (*s == '/') {
+    return has_suffix(s, ".p12") || has_suffix(s, ".pfx") ?
+      FTPS_CERT_SRC_PKCS12 : FTPS_CERT_SRC_PEM;
+  }
+  /* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (p = s + 1; *p != ':'; p++) {
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')) {
+      errno = EINVAL;
+      return -1;
+    }
+  }
+  if (p[1] == '\0') {
+    errno = EINVAL;
+    return -1;
+  }
+  return FTPS_CERT_SRC_URI;
+}

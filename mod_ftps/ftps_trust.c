@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "ftps/ftps_cert.h"
+#include "ftps/ftps_keys.h"
 #include "ftps/ftps_trust.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -210,12 +211,13 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
     return fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
       "%s", pair->key_file, strerror(xerrno));
   }
-  key = PEM_read_bio_PrivateKey(bio, NULL, ftps_cert_no_passphrase, NULL);
+  /* Encrypted keys: the passphrase comes from FTPSPassPhraseProvider or
+   * the terminal (ftps_keys.c). */
+  key = ftps_keys_read_pem_key(bio, pair->key_file, why, sizeof(why));
   BIO_free(bio);
   if (key == NULL) {
     return fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
-      "key (encrypted keys are not supported): %s", pair->key_file,
-      ssl_reason(why, sizeof(why)));
+      "key: %s", pair->key_file, why);
   }
 
   /* Check against this pair's certificate: SSL_CTX_use_PrivateKey() files
@@ -250,7 +252,13 @@ int ftps_trust_load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     if (pair.key_file == NULL) {
       pair.key_file = pair.cert_file;
     }
-    if (read_leaf_type(pair.cert_file, &type, err, errlen) < 0) {
+    if (ftps_keys_is_special(pair.cert_file)) {
+      /* PKCS#12 or a store URI: certificate, chain and key in one go. */
+      if (ftps_keys_use_special(ctx, pair.cert_file, pair.key_file, &type,
+          err, errlen) < 0) {
+        return -1;
+      }
+    } else if (read_leaf_type(pair.cert_file, &type, err, errlen) < 0) {
       return -1;
     }
     slot = key_type_name(type, &tname);
@@ -264,6 +272,9 @@ int ftps_trust_load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
         pair.cert_file, tname);
     }
 
+    if (ftps_keys_is_special(pair.cert_file)) {
+      continue;   /* loaded above */
+    }
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(ctx, pair.cert_file) != 1) {
       return fail(err, errlen, "FTPSCertificate: cannot load certificate "

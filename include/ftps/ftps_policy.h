@@ -160,6 +160,17 @@ const char *ftps_policy_mod_tls_equivalent(const char *name);
 int ftps_policy_parse_ticket_keys(int argc, char *const *argv,
   unsigned int *age, unsigned int *count, char *err, size_t errlen);
 
+/*
+ * FTPSCertificate: what a cert-file or key-file argument names: an absolute
+ * PEM path, an absolute PKCS#12 path (.p12, .pfx), or an OpenSSL store URI
+ * ("scheme:rest", e.g. file:/etc/x.pem, pkcs11:token=...). -1/EINVAL for
+ * anything else (a relative path, an empty string, "x:").
+ */
+#define FTPS_CERT_SRC_PEM     1
+#define FTPS_CERT_SRC_PKCS12  2
+#define FTPS_CERT_SRC_URI     3
+int ftps_policy_cert_source(const char *s);
+
 /* FTPSMaxPreLoginErrors: a count, 0 or "none" = unlimited. */
 int ftps_policy_parse_count(const char *s, int *out, char *err,
   size_t errlen);
