@@ -1266,6 +1266,43 @@ START_TEST(ftps_policy_parse_ticket_keys_values_test) {
 }
 END_TEST
 
+static const struct {
+  const char *arg;
+  int want;
+} cert_source_rows[] = {
+  { "/etc/ssl/ftp.pem", FTPS_CERT_SRC_PEM },
+  { "/etc/ssl/ftp.p12", FTPS_CERT_SRC_PKCS12 },
+  { "/etc/ssl/ftp.PFX", FTPS_CERT_SRC_PKCS12 },
+  { "/etc/ssl/.p12", FTPS_CERT_SRC_PKCS12 },
+  { "file:/etc/ssl/ftp.pem", FTPS_CERT_SRC_URI },
+  { "pkcs11:token=ftp;object=key;type=private", FTPS_CERT_SRC_URI },
+  { "org.openssl.x+y-z:rest", FTPS_CERT_SRC_URI },
+  { "ftp.pem", -1 },
+  { "./ftp.pem", -1 },
+  { "", -1 },
+  { "file:", -1 },
+  { ":x", -1 },
+  { "1file:/x", -1 },
+  { "fi le:/x", -1 },
+};
+
+START_TEST(ftps_policy_cert_source_values_test) {
+  int res;
+
+  mark_point();
+  res = ftps_policy_cert_source(cert_source_rows[_i].arg);
+  ck_assert_msg(res == cert_source_rows[_i].want, "'%s': Expected %d, got "
+    "%d", cert_source_rows[_i].arg, cert_source_rows[_i].want, res);
+}
+END_TEST
+
+START_TEST(ftps_policy_cert_source_args_test) {
+  mark_point();
+  ck_assert_int_eq(ftps_policy_cert_source(NULL), -1);
+  ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 Suite *tests_get_policy_suite(void) {
   Suite *suite = suite_create("ftps_policy");
   TCase *tc;
@@ -1300,6 +1337,9 @@ Suite *tests_get_policy_suite(void) {
   tcase_add_test(tc, ftps_policy_parse_ticket_keys_args_test);
   tcase_add_loop_test(tc, ftps_policy_parse_ticket_keys_values_test, 0,
     TESTS_NELEMS(ticket_key_rows));
+  tcase_add_test(tc, ftps_policy_cert_source_args_test);
+  tcase_add_loop_test(tc, ftps_policy_cert_source_values_test, 0,
+    TESTS_NELEMS(cert_source_rows));
   suite_add_tcase(suite, tc);
 
   tc = tcase_create("merge");

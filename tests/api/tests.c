@@ -26,6 +26,7 @@ static const struct {
   { "ftps_state",  tests_get_state_suite },
   { "ftps_env",    tests_get_env_suite },
   { "ftps_ticketkeys", tests_get_ticketkeys_suite },
+  { "ftps_keys",   tests_get_keys_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {
