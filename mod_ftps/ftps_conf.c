@@ -99,6 +99,7 @@ static const struct {
   { "FTPSImplicit",             ftps_policy_parse_bool },     /* on|off */
   { "FTPSMaxPreLoginErrors",    ftps_policy_parse_count },    /* n|none */
   { "FTPSSessionTickets",       ftps_policy_parse_bool },     /* on|off */
+  { "FTPSStapling",             ftps_policy_parse_bool },     /* on|off */
   { "FTPSTimeoutHandshake",     ftps_policy_parse_timeout },  /* seconds */
   { "FTPSVerifyClient",         ftps_policy_parse_verify },   /* off|optional|on */
   { "FTPSVerifyDepth",          ftps_policy_parse_depth },    /* 0..100 */
@@ -355,7 +356,7 @@ MODRET set_ftpslog(cmd_rec *cmd) {
 }
 
 /* usage: FTPSCACertificateFile|FTPSCACertificatePath|FTPSCARevocationFile|
- *        FTPSCARevocationPath absolute-path
+ *        FTPSCARevocationPath|FTPSStaplingResponse absolute-path
  * Read in full at startup, before chroot (see ftps_ctx_build). */
 MODRET set_ftpstrustpath(cmd_rec *cmd) {
   CHECK_ARGS(cmd, 1);
@@ -422,6 +423,8 @@ conftable ftps_conftab[] = {
   { "FTPSSessionTickets",         set_ftpsint,                    NULL },
   { "FTPSSessionTicketKeys",    set_ftpssessionticketkeys,      NULL },
   { "FTPSPassPhraseProvider",   set_ftpspassphraseprovider,     NULL },
+  { "FTPSStapling",               set_ftpsint,                    NULL },
+  { "FTPSStaplingResponse",     set_ftpstrustpath,              NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
@@ -503,6 +506,9 @@ static void collect_explicit(server_rec *s, ftps_policy_t *p) {
   p->user_field = get_int(s, "FTPSUserName");
   p->session_tickets = get_int(s, "FTPSSessionTickets");
   p->groups = get_param_ptr(s->conf, "FTPSGroups", FALSE);
+  p->stapling = get_int(s, "FTPSStapling");
+  p->stapling_response = get_param_ptr(s->conf, "FTPSStaplingResponse",
+    FALSE);
   p->ca_file = get_param_ptr(s->conf, "FTPSCACertificateFile", FALSE);
   p->ca_path = get_param_ptr(s->conf, "FTPSCACertificatePath", FALSE);
   p->crl_file = get_param_ptr(s->conf, "FTPSCARevocationFile", FALSE);

@@ -22,6 +22,7 @@
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_trust.h"
+#include "ftps/ftps_staple.h"
 
 #define FTPS_NONCE_LEN  16
 
@@ -876,6 +877,7 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
       set_ciphers(ctx, p, err, errlen) < 0 ||
       set_groups(ctx, p, err, errlen) < 0 ||
       ftps_trust_load_certs(ctx, p, err, errlen) < 0 ||
+      ftps_staple_load(ctx, p, err, errlen) < 0 ||
       set_verification(ctx, p, err, errlen) < 0 ||
       set_sid_ctx(ctx, p, vhost_id, err, errlen) < 0) {
     ftps_ctx_free(ctx);

@@ -104,6 +104,7 @@ void ftps_policy_init(ftps_policy_t *p) {
   p->cert_login = FTPS_UNSET;
   p->user_field = FTPS_UNSET;
   p->session_tickets = FTPS_UNSET;
+  p->stapling = FTPS_UNSET;
 }
 
 void ftps_policy_defaults(ftps_policy_t *p) {
@@ -123,6 +124,7 @@ void ftps_policy_defaults(ftps_policy_t *p) {
   p->cert_login = 0;
   p->user_field = 0;
   p->session_tickets = FTPS_DEFAULT_SESSION_TICKETS;
+  p->stapling = FTPS_DEFAULT_STAPLING;
 }
 
 static int pick_int(int explicit_, int dflt) {
@@ -155,6 +157,10 @@ int ftps_policy_merge(ftps_policy_t *out, const ftps_policy_t *explicit_,
   m.user_field = pick_int(explicit_->user_field, defaults->user_field);
   m.session_tickets = pick_int(explicit_->session_tickets,
     defaults->session_tickets);
+  m.stapling = pick_int(explicit_->stapling, defaults->stapling);
+  if (m.stapling_response == NULL) {
+    m.stapling_response = defaults->stapling_response;
+  }
   if (m.groups == NULL) {
     m.groups = defaults->groups;
   }

@@ -64,6 +64,7 @@
 #define FTPS_DEFAULT_VERIFY_CLIENT      FTPS_VERIFY_OFF
 #define FTPS_DEFAULT_VERIFY_DEPTH       9
 #define FTPS_DEFAULT_SESSION_TICKETS    1    /* TLS 1.2 tickets on */
+#define FTPS_DEFAULT_STAPLING           0    /* no OCSP staple */
 
 /* FTPSGroups: at most this many names, the joined list at most this long. */
 #define FTPS_MAX_GROUPS         16
@@ -103,6 +104,10 @@ typedef struct {
 
   const char *groups;           /* FTPSGroups "X25519:P-256"; NULL: OpenSSL's */
   int session_tickets;          /* FTPSSessionTickets: FTPS_UNSET, 0, 1 */
+
+  /* OCSP stapling (issue 11). */
+  int stapling;                 /* FTPSStapling: FTPS_UNSET, 0, 1 */
+  const char *stapling_response; /* FTPSStaplingResponse (DER file) */
 } ftps_policy_t;
 
 /* Every field FTPS_UNSET / NULL / 0 certificates. */
