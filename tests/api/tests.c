@@ -27,6 +27,7 @@ static const struct {
   { "ftps_env",    tests_get_env_suite },
   { "ftps_ticketkeys", tests_get_ticketkeys_suite },
   { "ftps_keys",   tests_get_keys_suite },
+  { "ftps_staple", tests_get_staple_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {
