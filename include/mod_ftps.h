@@ -24,6 +24,7 @@
 #include "ftps/ftps_env.h"
 #include "ftps/ftps_ticketkeys.h"
 #include "ftps/ftps_keys.h"
+#include "ftps/ftps_staple.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
@@ -122,6 +123,12 @@ int ftps_keyring_postparse(void);
 int ftps_keyring_install(ftps_ctx_t *ctx);
 void ftps_keyring_sess_init(void);
 void ftps_keyring_restart(void);
+
+/* ftps_ocsp.c: OCSP responses fetched by the master (FTPSStapling on
+ * without FTPSStaplingResponse): at each context's build, then a timer. */
+int ftps_ocsp_prepare(ftps_ctx_t *ctx);
+void ftps_ocsp_postparse(void);
+void ftps_ocsp_restart(void);
 
 /* ftps_cmds.c: AUTH/PBSZ/PROT/CCC and the FTPSRequired gates. */
 extern cmdtable ftps_cmdtab[];

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/http.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -21,11 +22,15 @@
 #include "ftps/ftps_staple.h"
 
 typedef struct {
-  unsigned char *der;
+  unsigned char *der;      /* NULL until fetched (FTPSStapling on alone) */
   int len;
   X509 *leaf;              /* the certificate the response is for */
   time_t this_update;
   time_t next_update;      /* 0: none given (never stapled) */
+
+  /* Fetch mode: the responder named by leaf, asked about leaf. */
+  char *url;
+  X509 *issuer;
 } staple_t;
 
 static int staple_index = -1;
@@ -40,10 +45,26 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   return -1;
 }
 
+static const char *ssl_reason(char *buf, size_t len) {
+  unsigned long e, last = 0;
+
+  while ((e = ERR_get_error()) != 0) {
+    last = e;
+  }
+  if (last == 0) {
+    snprintf(buf, len, "no detail");
+  } else {
+    ERR_error_string_n(last, buf, len);
+  }
+  return buf;
+}
+
 static void staple_free(staple_t *st) {
   if (st != NULL) {
     OPENSSL_free(st->der);
     X509_free(st->leaf);
+    OPENSSL_free(st->url);
+    X509_free(st->issuer);
     OPENSSL_free(st);
   }
 }
@@ -76,7 +97,7 @@ static time_t asn1_to_time(const ASN1_GENERALIZEDTIME *t) {
 }
 
 static int state_at(const staple_t *st, time_t now) {
-  if (st == NULL) {
+  if (st == NULL || st->der == NULL) {
     return FTPS_STAPLE_NONE;
   }
   if (st->this_update > now + 300) {        /* 5 minutes of clock skew */
@@ -187,7 +208,8 @@ static int status_cb(SSL *ssl, void *arg) {
   X509 *served = SSL_get_certificate(ssl);
   unsigned char *copy;
 
-  if (st == NULL || served == NULL || X509_cmp(served, st->leaf) != 0 ||
+  if (st == NULL || st->der == NULL || served == NULL ||
+      X509_cmp(served, st->leaf) != 0 ||
       state_at(st, time(NULL)) != FTPS_STAPLE_OK) {
     return SSL_TLSEXT_ERR_NOACK;
   }
@@ -202,7 +224,7 @@ static int status_cb(SSL *ssl, void *arg) {
 
 int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
     char *err, size_t errlen) {
-  staple_t *st;
+  staple_t *st, *old;
 
   if (ctx == NULL || der == NULL || len == 0 || len > FTPS_STAPLE_MAX_LEN ||
       err == NULL || errlen == 0 || ensure_index() < 0) {
@@ -221,7 +243,15 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
     ERR_clear_error();
     return -1;
   }
-  staple_free(SSL_CTX_get_ex_data(ctx, staple_index));
+  old = SSL_CTX_get_ex_data(ctx, staple_index);
+  if (old != NULL) {
+    /* A fetched response replaces the last one; the fetch set-up stays. */
+    st->url = old->url;
+    st->issuer = old->issuer;
+    old->url = NULL;
+    old->issuer = NULL;
+  }
+  staple_free(old);
   (void) SSL_CTX_set_ex_data(ctx, staple_index, st);
   (void) SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
   return 0;
@@ -259,8 +289,11 @@ int ftps_staple_load(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     errno = EINVAL;
     return -1;
   }
-  if (p->stapling != 1 || p->stapling_response == NULL) {
+  if (p->stapling != 1) {
     return 0;
+  }
+  if (p->stapling_response == NULL) {
+    return ftps_staple_fetch_setup(ctx, err, errlen);
   }
   if (read_file(p->stapling_response, &der, &len) < 0) {
     return fail(err, errlen, "FTPSStaplingResponse: cannot read '%s': %s",
@@ -274,4 +307,137 @@ int ftps_staple_load(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
       p->stapling_response, why);
   }
   return 0;
+}
+
+/* ------------------------------------------ fetching from the responder */
+
+/* The issuer of leaf among the chain of ctx's current certificate. */
+static X509 *issuer_of(SSL_CTX *ctx, X509 *leaf) {
+  STACK_OF(X509) *chain = NULL;
+  int i;
+
+  (void) SSL_CTX_get0_chain_certs(ctx, &chain);
+  for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+    X509 *c = sk_X509_value(chain, i);
+    if (X509_check_issued(c, leaf) == X509_V_OK) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+/* The first certificate of ctx with an OCSP URL and its issuer at hand. */
+static int pick_fetch(SSL_CTX *ctx, staple_t *st) {
+  int more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+
+  while (more == 1) {
+    X509 *leaf = SSL_CTX_get0_certificate(ctx), *issuer;
+    STACK_OF(OPENSSL_STRING) *urls = leaf ? X509_get1_ocsp(leaf) : NULL;
+
+    issuer = leaf != NULL ? issuer_of(ctx, leaf) : NULL;
+    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0 && issuer != NULL) {
+      st->url = OPENSSL_strdup(sk_OPENSSL_STRING_value(urls, 0));
+      st->leaf = X509_dup(leaf);
+      st->issuer = X509_dup(issuer);
+      X509_email_free(urls);
+      return st->url != NULL && st->leaf != NULL && st->issuer != NULL ?
+        0 : -1;
+    }
+    X509_email_free(urls);
+    more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT);
+  }
+  return -1;
+}
+
+int ftps_staple_fetch_setup(SSL_CTX *ctx, char *err, size_t errlen) {
+  staple_t *st;
+
+  if (ctx == NULL || ensure_index() < 0 ||
+      (st = OPENSSL_zalloc(sizeof(*st))) == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (pick_fetch(ctx, st) < 0) {
+    staple_free(st);
+    ERR_clear_error();
+    return fail(err, errlen, "FTPSStapling on without FTPSStaplingResponse: "
+      "no certificate of this server names an OCSP responder "
+      "(authorityInfoAccess) with its issuer in the certificate file; give "
+      "FTPSStaplingResponse");
+  }
+  staple_free(SSL_CTX_get_ex_data(ctx, staple_index));
+  (void) SSL_CTX_set_ex_data(ctx, staple_index, st);
+  (void) SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
+  return 0;
+}
+
+int ftps_staple_fetch_due(const SSL_CTX *ctx, time_t now) {
+  const staple_t *st = staple_of(ctx);
+
+  if (st == NULL || st->url == NULL) {
+    return 0;
+  }
+  /* Fetch again halfway through the response's life. */
+  return state_at(st, now) != FTPS_STAPLE_OK ||
+    now >= st->this_update + (st->next_update - st->this_update) / 2;
+}
+
+/* POST one request for st->leaf to st->url; the DER response or NULL. */
+static BIO *post_request(const staple_t *st, int timeout, char *err,
+    size_t errlen) {
+  OCSP_REQUEST *req = OCSP_REQUEST_new();
+  OCSP_CERTID *id = OCSP_cert_to_id(NULL, st->leaf, st->issuer);
+  char *host = NULL, *port = NULL, *path = NULL, why[256];
+  BIO *body = NULL, *resp = NULL;
+  int use_ssl = 0;
+
+  if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL) {
+    OCSP_CERTID_free(id);
+    fail(err, errlen, "cannot make an OCSP request");
+  } else if (OSSL_HTTP_parse_url(st->url, &use_ssl, NULL, &host, &port,
+      NULL, &path, NULL, NULL) != 1 || use_ssl) {
+    fail(err, errlen, "responder URL '%s' is not an http:// URL", st->url);
+  } else if ((body = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST),
+      (const ASN1_VALUE *) req)) == NULL ||
+      (resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL,
+        NULL, NULL, NULL, NULL, 0, NULL, "application/ocsp-request", body,
+        "application/ocsp-response", 1, FTPS_STAPLE_MAX_LEN, timeout,
+        0)) == NULL) {
+    fail(err, errlen, "responder '%s' gave no response within %d seconds: "
+      "%s", st->url, timeout, ssl_reason(why, sizeof(why)));
+  }
+  BIO_free(body);
+  OPENSSL_free(host);
+  OPENSSL_free(port);
+  OPENSSL_free(path);
+  OCSP_REQUEST_free(req);
+  return resp;
+}
+
+int ftps_staple_fetch(SSL_CTX *ctx, int timeout, char *err, size_t errlen) {
+  const staple_t *st = staple_of(ctx);
+  unsigned char buf[FTPS_STAPLE_MAX_LEN];
+  char why[256];
+  BIO *resp;
+  int n, rc;
+
+  if (st == NULL || st->url == NULL) {
+    return 0;
+  }
+  ERR_clear_error();
+  resp = post_request(st, timeout > 0 ? timeout : 5, err, errlen);
+  if (resp == NULL) {
+    ERR_clear_error();
+    return -1;
+  }
+  n = BIO_read(resp, buf, sizeof(buf));
+  BIO_free(resp);
+  rc = n > 0 ? ftps_staple_set(ctx, buf, (size_t) n, why, sizeof(why)) : -1;
+  if (rc < 0) {
+    fail(err, errlen, "responder '%s': the response %s", st->url,
+      n > 0 ? why : "is empty");
+  }
+  OPENSSL_cleanse(buf, sizeof(buf));
+  ERR_clear_error();
+  return rc;
 }

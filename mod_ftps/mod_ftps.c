@@ -17,9 +17,11 @@ static void fatal_config(const char *msg) {
   pr_session_end(PR_SESS_END_FL_ERROR);
 }
 
-/* Each vhost's new context: the SNI chooser, the session-ticket keys. */
+/* Each vhost's new context: the SNI chooser, the session-ticket keys, a
+ * first OCSP response when the master fetches them. */
 static int prepare_ctx(ftps_ctx_t *ctx) {
-  if (ftps_vhost_install_sni(ctx) < 0 || ftps_keyring_install(ctx) < 0) {
+  if (ftps_vhost_install_sni(ctx) < 0 || ftps_keyring_install(ctx) < 0 ||
+      ftps_ocsp_prepare(ctx) < 0) {
     return -1;
   }
   return 0;
@@ -40,10 +42,12 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
     /* ftps_conf_build_vhosts() already reported the reason. */
     pr_session_end(PR_SESS_END_FL_ERROR);
   }
+  ftps_ocsp_postparse();
 }
 
 static void ftps_restart_ev(const void *event_data, void *user_data) {
   ftps_keyring_restart();
+  ftps_ocsp_restart();
   ftps_conf_free_vhosts();
 }
 
@@ -83,6 +87,7 @@ static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
   ftps_keyring_sess_init();
+  ftps_ocsp_restart();          /* the master's timer: never in a session */
   vh = ftps_conf_vhost(main_server);
   /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
    * session starts with its class's rules. */

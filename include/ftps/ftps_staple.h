@@ -42,6 +42,22 @@ int ftps_staple_load(struct ssl_ctx_st *ctx, const ftps_policy_t *p,
 int ftps_staple_set(struct ssl_ctx_st *ctx, const unsigned char *der,
   size_t len, char *err, size_t errlen);
 
+/*
+ * FTPSStapling on without a file: the master fetches the response from the
+ * OCSP responder (http://) named by the first certificate that has one and
+ * whose issuer is in its certificate file, outside any handshake.
+ * ftps_staple_fetch_setup() (called by ftps_staple_load()) picks it, or -1
+ * with a message; ftps_staple_fetch_due() says a fetch is needed (none yet,
+ * stale, or past half its life); ftps_staple_fetch() asks the responder
+ * (timeout seconds, 0 = 5) and keeps the response if it is one for the
+ * certificate: 0 (also when ctx fetches nothing), or -1 with a message.
+ */
+int ftps_staple_fetch_setup(struct ssl_ctx_st *ctx, char *err,
+  size_t errlen);
+int ftps_staple_fetch_due(const struct ssl_ctx_st *ctx, time_t now);
+int ftps_staple_fetch(struct ssl_ctx_st *ctx, int timeout, char *err,
+  size_t errlen);
+
 /* FTPS_STAPLE_* for ctx's response at time now. */
 int ftps_staple_state(const struct ssl_ctx_st *ctx, time_t now);
 

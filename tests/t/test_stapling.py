@@ -142,3 +142,75 @@ def test_stapling_garbage_refused():
     with open(path, "wb") as f:
         f.write(b"not an OCSP response")
     refused(path, "FTPSStaplingResponse", "not a DER OCSP response")
+
+
+def aia_leaf(port):
+    """An ECDSA leaf of the test CA naming http://127.0.0.1:port as its
+    OCSP responder; the certificate file holds the leaf, then the CA."""
+    p = pki()
+    d = workdir()
+    key, csr = os.path.join(d, "aia.key"), os.path.join(d, "aia.csr")
+    leaf, chain = os.path.join(d, "aia.pem"), os.path.join(d, "aia-chain.pem")
+    ext = os.path.join(d, "aia.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=IP:127.0.0.1\n"
+                "authorityInfoAccess=OCSP;URI:http://127.0.0.1:%d/\n" % port)
+    run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-keyout", key, "-out", csr, "-subj",
+         "/CN=127.0.0.1"], check_rc=0)
+    run(["openssl", "x509", "-req", "-in", csr, "-CA", p.ca, "-CAkey",
+         p.ca_key, "-set_serial", "4242", "-days", "3", "-extfile", ext,
+         "-out", leaf], check_rc=0)
+    with open(chain, "w") as f:
+        f.write(load(leaf).decode() + load(p.ca).decode())
+    os.chmod(key, 0o600)
+    return leaf, chain, key
+
+
+def test_stapling_fetched_from_responder():
+    """FTPSStapling on alone: the master asks the certificate's responder
+    (openssl ocsp on 127.0.0.1) at startup; the response is stapled."""
+    import subprocess
+    from ftpslib import free_port
+    p = pki()
+    port = free_port()
+    leaf, chain, key = aia_leaf(port)
+    subject = run(["openssl", "x509", "-in", leaf, "-noout", "-subject",
+                   "-nameopt", "compat"], check_rc=0).out.strip()[len("subject="):]
+    idx = os.path.join(workdir(), "aia-index.txt")
+    with open(idx, "w") as f:
+        f.write("V\t301231235959Z\t\t1092\tunknown\t%s\n" % subject)
+    responder = subprocess.Popen(
+        ["openssl", "ocsp", "-index", idx, "-port", str(port),
+         "-rsigner", p.ca, "-rkey", p.ca_key, "-CA", p.ca, "-ndays", "1",
+         "-nrequest", "5"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        srv = Server(defaults=False, files=False, ftps=[
+            "FTPSEngine on", "FTPSCertificate %s %s" % (chain, key),
+            "FTPSLog /dev/null", "FTPSStapling on"])
+        srv.private = True
+        srv.start()
+        check(stapled(srv), "the fetched response was not stapled: %s" % srv.diagnostics())
+    finally:
+        responder.kill()
+        responder.wait()
+
+
+def test_stapling_on_without_responder_refused():
+    """FTPSStapling on, no file, and a certificate naming no responder."""
+    srv = Server(defaults=False, files=False, ftps=[
+        "FTPSEngine on", "FTPSCertificate %s %s" % (pki().ec, pki().ec_key),
+        "FTPSLog /dev/null", "FTPSStapling on"])
+    srv.private = True
+    try:
+        srv.start()
+    except ServerError as e:
+        check("names an OCSP responder" in str(e), str(e)[-600:])
+        return
+    srv.stop()
+    raise AssertionError("started without any OCSP source")
