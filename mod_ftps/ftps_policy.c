@@ -655,9 +655,8 @@ static const struct {
   { "TLSNextProtocol",          "nothing (ALPN \"ftp\" is always answered)" },
   { "TLSOptions",               "FTPSOptions (UseImplicitSSL: FTPSImplicit "
                                 "on)" },
-  { "TLSPassPhraseProvider",    "nothing (keys must not be encrypted)" },
-  { "TLSPKCS12File",            "FTPSCertificate with PEM files (convert with "
-                                "openssl pkcs12)" },
+  { "TLSPassPhraseProvider",    "FTPSPassPhraseProvider" },
+  { "TLSPKCS12File",            "FTPSCertificate file.p12 (or .pfx)" },
   { "TLSPreSharedKey",          "nothing (pre-shared keys are not supported)" },
   { "TLSProtocol",              "FTPSProtocol" },
   { "TLSRandomSeed",            "nothing (OpenSSL seeds itself)" },
@@ -669,13 +668,15 @@ static const struct {
   { "TLSServerInfoFile",        "nothing (not supported)" },
   { "TLSSessionCache",          "nothing (sessions resume without an "
                                 "external cache)" },
-  { "TLSSessionTicketKeys",     "nothing (ticket keys are made at startup)" },
+  { "TLSSessionTicketKeys",     "FTPSSessionTicketKeys [age seconds] "
+                                "[count n]" },
   { "TLSSessionTickets",        "FTPSSessionTickets" },
-  { "TLSStapling",              "nothing (OCSP stapling is not supported)" },
-  { "TLSStaplingCache",         "nothing (OCSP stapling is not supported)" },
-  { "TLSStaplingOptions",       "nothing (OCSP stapling is not supported)" },
-  { "TLSStaplingResponder",     "nothing (OCSP stapling is not supported)" },
-  { "TLSStaplingTimeout",       "nothing (OCSP stapling is not supported)" },
+  { "TLSStapling",              "FTPSStapling" },
+  { "TLSStaplingCache",         "nothing (the master keeps the response)" },
+  { "TLSStaplingOptions",       "nothing (FTPSStapling has no options)" },
+  { "TLSStaplingResponder",     "FTPSStaplingResponse file, kept fresh by "
+                                "an external job" },
+  { "TLSStaplingTimeout",       "nothing (the responder gets 5 seconds)" },
   { "TLSTimeoutHandshake",      "FTPSTimeoutHandshake" },
   { "TLSUserName",              "FTPSUserName" },
   { "TLSVerifyClient",          "FTPSVerifyClient" },

@@ -589,7 +589,7 @@ static const struct {
   { "TLSECDHCurve",            "FTPSGroups" },
   { "TLSSessionTickets",       "FTPSSessionTickets" },
   { "TLSOptions",              "FTPSOptions" },
-  { "TLSStapling",             "not supported" },
+  { "TLSStapling",             "FTPSStapling" },
   { "FTPSEngine",              NULL },
   { "TLS",                     NULL },
   { "",                        NULL },

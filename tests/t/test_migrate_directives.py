@@ -252,7 +252,7 @@ def test_mod_tls_directive_names_equivalent():
             r"FTPSMasqueradeAddress")
     refused(syntax(extra=["TLSRSACertificateFile /etc/ssl/x.pem"]), r"TLSRSACertificateFile",
             r"FTPSCertificate cert-file key-file")
-    refused(syntax(extra=["TLSStapling on"]), r"TLSStapling", r"not supported")
+    refused(syntax(extra=["TLSStapling on"]), r"TLSStapling", r"FTPSStapling")
 
 
 def test_mod_tls_directive_inside_ifmodule_is_ignored():
