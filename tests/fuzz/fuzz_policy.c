@@ -37,8 +37,15 @@ static void parse_all(char *copy, size_t size) {
   (void) ftps_policy_parse_depth(copy, &v, err, sizeof(err));
   (void) ftps_policy_parse_log(copy, &path, err, sizeof(err));
   (void) ftps_policy_mod_tls_equivalent(copy);
+  (void) ftps_policy_cert_source(copy);
   argc = split(copy, argv);
   if (argc > 0) {
+    unsigned int age = 0, count = 0;
+    if (ftps_policy_parse_ticket_keys(argc, argv, &age, &count, err,
+        sizeof(err)) == 0 && (age < 1 || age > FTPS_MAX_TICKET_KEY_AGE ||
+        count < 1 || count > FTPS_MAX_TICKET_KEY_COUNT)) {
+      __builtin_trap();   /* accepted values are in range */
+    }
     (void) ftps_policy_parse_protocols(argc, argv, &v, err, sizeof(err));
     (void) ftps_policy_parse_options(argc, argv, &v, err, sizeof(err));
     if (ftps_policy_parse_groups(argc, argv, groups, sizeof(groups), err,
