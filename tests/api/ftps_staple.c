@@ -158,6 +158,39 @@ START_TEST(ftps_staple_set_garbage_test) {
 }
 END_TEST
 
+/* FTPSStapling on without a file: a certificate without a responder. */
+START_TEST(ftps_staple_fetch_setup_no_responder_test) {
+  SSL_CTX *ctx = tlspair_server_ctx(FTPS_PROTO_ALL, "chain.crt", "chain.key",
+    NULL, NULL);
+  char err[512] = "";
+
+  mark_point();
+  ck_assert_int_eq(ftps_staple_fetch_setup(NULL, err, sizeof(err)), -1);
+  ck_assert_int_eq(ftps_staple_fetch_setup(ctx, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "names an OCSP responder") != NULL, "%s", err);
+  ck_assert_int_eq(ftps_staple_fetch_due(ctx, NOW), 0);
+  ck_assert_int_eq(ftps_staple_fetch(ctx, 1, err, sizeof(err)), 0);
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
+/* A loaded file is never fetched again by the master. */
+START_TEST(ftps_staple_fetch_due_file_test) {
+  SSL_CTX *ctx = tlspair_server_ctx(FTPS_PROTO_ALL, "chain.crt", "chain.key",
+    NULL, NULL);
+  unsigned char *der = NULL;
+  char err[256];
+  int len = make_response("chain.crt", -60, 3600,
+    OCSP_RESPONSE_STATUS_SUCCESSFUL, &der);
+
+  ck_assert_int_eq(ftps_staple_set(ctx, der, (size_t) len, err,
+    sizeof(err)), 0);
+  ck_assert_int_eq(ftps_staple_fetch_due(ctx, NOW + 7200), 0);
+  OPENSSL_free(der);
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
 Suite *tests_get_staple_suite(void) {
   Suite *suite = suite_create("ftps_staple");
   TCase *tc = tcase_create("staple");
@@ -167,6 +200,8 @@ Suite *tests_get_staple_suite(void) {
   tcase_add_loop_test(tc, ftps_staple_set_values_test, 0,
     TESTS_NELEMS(rows));
   tcase_add_test(tc, ftps_staple_set_garbage_test);
+  tcase_add_test(tc, ftps_staple_fetch_setup_no_responder_test);
+  tcase_add_test(tc, ftps_staple_fetch_due_file_test);
   suite_add_tcase(suite, tc);
   return suite;
 }
