@@ -28,6 +28,7 @@ static const struct {
   { "ftps_ticketkeys", tests_get_ticketkeys_suite },
   { "ftps_keys",   tests_get_keys_suite },
   { "ftps_staple", tests_get_staple_suite },
+  { "ftps_policy_keys", tests_get_policy_keys_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {
