@@ -24,10 +24,14 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
       "mod_ftps)");
     return;
   }
-  if (ftps_conf_build_vhosts(ftps_vhost_install_sni) < 0) {
-    /* ftps_conf_build_vhosts() already reported the reason. */
+  if (ftps_conf_build_vhosts(ftps_vhost_install_sni) < 0 &&
+      ftps_reload_sighup_fallback(ftps_vhost_install_sni) < 0) {
+    /* ftps_conf_build_vhosts() already reported the reason; at startup
+     * (not a SIGHUP re-parse) a broken file stops the daemon (B4). */
     pr_session_end(PR_SESS_END_FL_ERROR);
   }
+  ftps_ctrls_apply_acls();
+  (void) ftps_reload_postparse(ftps_vhost_install_sni);
 }
 
 static void ftps_restart_ev(const void *event_data, void *user_data) {
@@ -46,7 +50,9 @@ static void ftps_unload_ev(const void *event_data, void *user_data) {
     return;
   }
   pr_event_unregister(&ftps_module, NULL, NULL);
+  ftps_reload_stop();
   pr_timer_remove(-1, &ftps_module);
+  ftps_ctrls_unregister();
   ftps_netio_unregister();
   ftps_conf_free_vhosts();
 }
@@ -62,12 +68,15 @@ static int ftps_init(void) {
   pr_event_register(&ftps_module, "core.restart", ftps_restart_ev, NULL);
   pr_event_register(&ftps_module, "core.module-unload", ftps_unload_ev,
     NULL);
+  (void) ftps_ctrls_register();
   return 0;
 }
 
 static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
+  /* The master's FTPSReload timers are not the session's. */
+  ftps_reload_stop();
   vh = ftps_conf_vhost(main_server);
   /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
    * session starts with its class's rules. */
