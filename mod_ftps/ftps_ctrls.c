@@ -52,7 +52,8 @@ static void certinfo_files(pr_ctrls_t *ctrl, const ftps_vhost_t *vh) {
   int i, n;
 
   if (p->ca_file != NULL || p->ca_path != NULL) {
-    (void) pr_ctrls_add_response(ctrl, "  CA: %s (%d certificates)",
+    (void) pr_ctrls_add_response(ctrl, "  CA: %s (%d certificates loaded; "
+      "none without FTPSVerifyClient)",
       p->ca_file != NULL ? p->ca_file : p->ca_path,
       ftps_certinfo_ca_count(vh->ctx));
   }
