@@ -48,7 +48,9 @@ static void announce(int pri, int severity, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  pr_log_pri(pri, MOD_FTPS_VERSION ": %s", msg);
+  /* Syslog names the severity; FTPSLog's record format already does. */
+  pr_log_pri(pri, MOD_FTPS_VERSION ": %s%s", severity == FTPS_LOG_ERROR ?
+    "error: " : severity == FTPS_LOG_WARNING ? "warning: " : "", msg);
   for (i = 0; i < ftps_conf_nvhosts() && ndone < 64; i++) {
     const char *path = ftps_conf_vhost_at(i)->policy.log_path;
     int seen = 0;
@@ -121,25 +123,47 @@ static void snapshot(void) {
     ftps_watch_count(rl.watch));
 }
 
+/* The configured file a context's certificate came from (by fingerprint;
+ * the file may have changed since), or "?". */
+static const char *cert_file(const ftps_vhost_t *vh, const char *fp) {
+  ftps_certinfo_cert_t info;
+  const char *found = "?";
+  int i;
+
+  pr_signals_block();
+  PRIVS_ROOT
+  for (i = 0; i < vh->policy.ncerts && i < FTPS_MAX_CERTS; i++) {
+    if (ftps_certinfo_file(vh->policy.certs[i].cert_file, &info) == 0 &&
+        strcmp(info.fingerprint, fp) == 0) {
+      found = vh->policy.certs[i].cert_file;
+      break;
+    }
+  }
+  PRIVS_RELINQUISH
+  pr_signals_unblock();
+  return found;
+}
+
 static void warn_cert(const ftps_vhost_t *vh, const ftps_certinfo_cert_t *c,
     time_t now) {
   long days = ftps_certinfo_days_left(c->not_after_t, now);
+  int cls = ftps_certinfo_expiry_class(c->not_after_t, now);
 
-  switch (ftps_certinfo_expiry_class(c->not_after_t, now)) {
-    case FTPS_EXPIRY_WARN:
-      announce(PR_LOG_WARNING, FTPS_LOG_WARNING, "warning: server '%s': "
-        "certificate '%s' (FTPSCertificate) expires on %s, in %ld days",
-        vhost_name(vh), c->subject, c->not_after, days);
-      break;
-    case FTPS_EXPIRY_ERROR:
-    case FTPS_EXPIRY_EXPIRED:
-      announce(PR_LOG_ERR, FTPS_LOG_ERROR, "error: server '%s': "
-        "certificate '%s' (FTPSCertificate) expires on %s, in %ld days",
-        vhost_name(vh), c->subject, c->not_after, days);
-      break;
-    default:
-      break;
+  if (cls == FTPS_EXPIRY_OK) {
+    return;
   }
+  if (cls == FTPS_EXPIRY_EXPIRED) {
+    announce(PR_LOG_ERR, FTPS_LOG_ERROR, "server '%s': certificate '%s' "
+      "(FTPSCertificate '%s') expired on %s; renew it and reload",
+      vhost_name(vh), c->subject, cert_file(vh, c->fingerprint),
+      c->not_after);
+    return;
+  }
+  announce(cls == FTPS_EXPIRY_WARN ? PR_LOG_WARNING : PR_LOG_ERR,
+    cls == FTPS_EXPIRY_WARN ? FTPS_LOG_WARNING : FTPS_LOG_ERROR,
+    "server '%s': certificate '%s' (FTPSCertificate '%s') expires on %s, "
+    "in %ld days", vhost_name(vh), c->subject,
+    cert_file(vh, c->fingerprint), c->not_after, days);
 }
 
 /* Certificates within 30 days of expiry (error within 7), CRLs past their
@@ -164,7 +188,7 @@ static void expiry_warnings(void) {
     n = ftps_certinfo_crls(vh->ctx, crls, FTPS_CERTINFO_MAX_CRLS);
     for (j = 0; j < n; j++) {
       if (crls[j].next_update_t != 0 && crls[j].next_update_t < now) {
-        announce(PR_LOG_WARNING, FTPS_LOG_WARNING, "warning: server '%s': "
+        announce(PR_LOG_WARNING, FTPS_LOG_WARNING, "server '%s': "
           "CRL of '%s' (FTPSCARevocation*) is past its next update (%s); "
           "fetch a new one", vhost_name(vh), crls[j].issuer,
           crls[j].next_update);
@@ -237,7 +261,7 @@ int ftps_reload_now(const char *trigger, char *out, size_t outlen) {
   ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_usec - t0.tv_usec) / 1000L;
   snapshot();
   if (rc < 0) {
-    announce(PR_LOG_ERR, FTPS_LOG_ERROR, "error: reload (%s) refused; "
+    announce(PR_LOG_ERR, FTPS_LOG_ERROR, "reload (%s) refused; "
       "nothing changed, the previous certificates stay in use: %s",
       trigger, why);
     snprintf(out, outlen, "ftps reload: refused, nothing changed: %s", why);
@@ -332,11 +356,11 @@ int ftps_reload_sighup_fallback(ftps_conf_prepare_fn prepare) {
   bad = ftps_conf_build_vhosts_degraded(prepare);
   for (i = 0; i < ftps_conf_nvhosts(); i++) {
     if (ftps_conf_vhost_at(i)->unavailable != NULL) {
-      announce(PR_LOG_ERR, FTPS_LOG_ERROR, "error: SIGHUP re-parse: FTPS "
+      announce(PR_LOG_ERR, FTPS_LOG_ERROR, "SIGHUP re-parse: FTPS "
         "unavailable on %s", ftps_conf_vhost_at(i)->unavailable);
     }
   }
-  announce(PR_LOG_ERR, FTPS_LOG_ERROR, "error: SIGHUP re-parse: %d "
+  announce(PR_LOG_ERR, FTPS_LOG_ERROR, "SIGHUP re-parse: %d "
     "server(s) have broken TLS files; the daemon keeps running, FTPS is "
     "refused on those servers (AUTH answers 431) until the files are "
     "fixed and reloaded (FTPSReload auto, ftpdctl ftps reload or SIGHUP)",

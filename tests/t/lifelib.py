@@ -128,15 +128,60 @@ def served_fingerprint(srv, port=None, sigalgs=None):
     return hashlib.sha256(der).hexdigest()
 
 
-def wait_system_log(srv, pattern, start=0, timeout=10):
-    """Poll SystemLog (from offset start) until pattern matches."""
+def syslog_text(srv):
+    """What ProFTPD logged through pr_log_pri: SystemLog, and the master's
+    stderr (where messages go while SystemLog is closed: at startup and
+    during a SIGHUP re-parse, i.e. core.postparse)."""
+    return srv.system_log() + srv.read_log(srv.stderr_path)
+
+
+def syslog_mark(srv):
+    return (len(srv.system_log()), len(srv.read_log(srv.stderr_path)))
+
+
+def wait_system_log(srv, pattern, start=(0, 0), timeout=10):
+    """Poll SystemLog and the master's stderr (from the offsets of
+    syslog_mark()) until pattern matches."""
     rx = re.compile(pattern)
     end = time.monotonic() + timeout
+    if isinstance(start, int):
+        start = (start, 0)
     while True:
-        text = srv.system_log()[start:]
+        text = (srv.system_log()[start[0]:] + "\n" +
+                srv.read_log(srv.stderr_path)[start[1]:])
         if rx.search(text):
             return text
         if time.monotonic() > end:
             raise TestFailure("SystemLog has no line matching %r; new lines:\n%s"
                               % (pattern, text[-2000:] or "(none)"))
         time.sleep(0.1)          # poll interval, not synchronisation
+
+
+def make_crl(pki, path, next_update_days=7):
+    """A CRL of the test CA (no revocations), next update in
+    next_update_days days (negative: already past)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    import datetime
+    with open(pki.ca_key, "rb") as f:
+        ca_key = serialization.load_pem_private_key(f.read(), None)
+    with open(pki.ca, "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+           .last_update(now - datetime.timedelta(days=max(1, 1 - next_update_days)))
+           .next_update(now + datetime.timedelta(days=next_update_days))
+           .sign(ca_key, hashes.SHA256()))
+    with open(path, "wb") as f:
+        f.write(crl.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def own_copy(srv, cert, key, name="server"):
+    """Copies of cert and key in the server's directory (so a test can
+    replace them); (cert path, key path)."""
+    c, k = os.path.join(srv.dir, name + ".pem"), os.path.join(srv.dir, name + ".key")
+    shutil.copyfile(cert, c)
+    shutil.copyfile(key, k)
+    os.chmod(k, 0o600)
+    return c, k
