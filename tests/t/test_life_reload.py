@@ -200,15 +200,14 @@ def test_life_reload_sighup_with_broken_file_keeps_daemon_up():
     # no clear login either.
     port2 = srv.vport["second"]
     r = Raw(srv, port=port2)
-    r.cmd("AUTH TLS")
-    rep = r.reply()
+    rep = r.cmd("AUTH TLS")
     check(rep.code == 431, "AUTH on the broken vhost: %r" % rep)
-    r.cmd("USER alice")
-    rep = r.reply()
+    rep = r.cmd("USER alice")
     check(rep.code >= 500, "clear USER on a FTPSRequired vhost without FTPS: %r" % rep)
-    r.cmd("PASS Alice-pw-123")
-    rep = r.reply()
+    rep = r.cmd("PASS Alice-pw-123")
     check(rep.code >= 500, "clear PASS accepted: %r" % rep)
+    rep = r.cmd("RETR small.bin")
+    check(rep.code >= 500, "RETR without login: %r" % rep)
     r.close()
     srv.wait_log(r"AUTH refused: FTPS unavailable")
     # Fixed and reloaded: the vhost serves FTPS again.
