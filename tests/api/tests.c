@@ -25,6 +25,8 @@ static const struct {
   { "ftps_text",   tests_get_text_suite },
   { "ftps_state",  tests_get_state_suite },
   { "ftps_env",    tests_get_env_suite },
+  { "ftps_watch",  tests_get_watch_suite },
+  { "ftps_certinfo", tests_get_certinfo_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

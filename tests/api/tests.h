@@ -28,6 +28,8 @@ Suite *tests_get_cert_suite(void);
 Suite *tests_get_text_suite(void);
 Suite *tests_get_state_suite(void);
 Suite *tests_get_env_suite(void);
+Suite *tests_get_watch_suite(void);
+Suite *tests_get_certinfo_suite(void);
 
 /*
  * Test certificates, generated in-process on first use into a fresh
