@@ -9,6 +9,8 @@
  */
 
 #include "mod_ftps.h"
+
+#ifdef PR_USE_CTRLS
 #include "mod_ctrls.h"
 
 static ctrls_acttab_t acttab[] = {
@@ -200,3 +202,16 @@ void ftps_ctrls_unregister(void) {
     acl_pool = NULL;
   }
 }
+
+#else /* ProFTPD built without controls: nothing to register. */
+
+void ftps_ctrls_apply_acls(void) {
+}
+
+int ftps_ctrls_register(void) {
+  return 0;
+}
+
+void ftps_ctrls_unregister(void) {
+}
+#endif /* PR_USE_CTRLS */
