@@ -114,6 +114,16 @@ static int ftps_sess_init(void) {
     return -1;
   }
 
+  if (vh != NULL && vh->policy.engine == 1 && vh->policy.implicit == 1 &&
+      vh->unavailable != NULL) {
+    /* A SIGHUP re-parse found this vhost's files broken (ftps_reload.c):
+     * no context to speak TLS with, and nothing may be said in clear. */
+    ftps_log(FTPS_LOG_ERROR, "implicit FTPS unavailable on this server "
+      "since the last SIGHUP: %s", vh->unavailable);
+    ftps_stats_count(FTPS_STAT_AUTH_UNAVAILABLE);
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "FTPS unavailable");
+  }
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.implicit == 1) {
     /* Implicit FTPS: the handshake precedes the 220 banner (no plaintext). */
     pr_trace_msg(trace_channel, 9, "implicit FTPS: handshake before banner");
