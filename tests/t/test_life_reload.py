@@ -96,7 +96,15 @@ def _missing_crl(srv):
     return "FTPSCARevocationFile", srv.crl
 
 
+def _expired_pair(srv):
+    dead_cert, dead_key = make_cert(srv.pki, "expired", days=-1)
+    replace_file(dead_key, srv.key)
+    replace_file(dead_cert, srv.cert)
+    return "FTPSCertificate", srv.cert
+
+
 BROKEN = [
+    ("expired certificate", _expired_pair, r"expired on \d{4}-\d\d-\d\d"),
     ("corrupt certificate", _corrupt_cert, r"holds no PEM certificate"),
     ("key that does not match", _mismatched_key, r"does not match"),
     ("missing CRL", _missing_crl, r"No such file or directory"),
@@ -254,3 +262,22 @@ def test_life_reload_expiry_warnings_and_expired_refused():
     except ServerError as e:
         check("expired on" in str(e) or "expired on" in srv.system_log(),
               "no 'expired on' reason: %s" % str(e)[-600:])
+
+
+def test_life_reload_directive_errors_name_what_is_accepted():
+    rows = [
+        (["FTPSReload auto 0"], r"FTPSReload: expected off, auto or auto <seconds> \(1 to 86400\)"),
+        (["FTPSReload sometimes"], r"FTPSReload: expected off, auto"),
+        (["FTPSReload auto 5", "FTPSReload off"], r"FTPSReload: is duplicate"),
+        (["FTPSControlsACLs restart allow user root"],
+         r"FTPSControlsACLs: unknown action in 'restart'; expected .*reload, certinfo, sessions"),
+        (["FTPSControlsACLs all permit user root"], r"second parameter must be 'allow' or 'deny'"),
+    ]
+    for lines, want in rows:
+        srv = Server(ftps=lines)
+        rc, out = srv.syntax_check()
+        check(rc != 0 and re.search(want, out), "%s: rc %d, output:\n%s" % (lines, rc, out[-600:]))
+    srv = Server(vhosts=[dict(name="v", own_port=True, lines=["FTPSReload auto 5"])])
+    rc, out = srv.syntax_check()
+    check(rc != 0 and "FTPSReload" in out and "not allowed" in out,
+          "FTPSReload in <VirtualHost>: rc %d\n%s" % (rc, out[-600:]))
