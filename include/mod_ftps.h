@@ -131,6 +131,7 @@ int ftps_reload_postparse(ftps_conf_prepare_fn prepare);
 int ftps_reload_now(const char *trigger, char *out, size_t outlen);
 void ftps_reload_stop(void);
 int ftps_reload_sighup_fallback(ftps_conf_prepare_fn prepare);
+void ftps_reload_sess_init(void);
 
 /* ftps_ctrls.c: `ftpdctl ftps reload|certinfo|sessions`, FTPSControlsACLs. */
 int ftps_ctrls_register(void);
@@ -148,6 +149,7 @@ void ftps_ctrls_unregister(void);
 #define FTPS_STAT_AUTH_UNAVAILABLE 6   /* AUTH refused: vhost unavailable */
 #define FTPS_STAT_NFIXED           7
 int ftps_stats_init(void);
+void ftps_stats_sess_init(void);
 void ftps_stats_count(int which);
 void ftps_stats_refusal(const char *reason);
 int ftps_stats_report(void (*line)(void *arg, const char *text), void *arg);

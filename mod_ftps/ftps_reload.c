@@ -315,6 +315,15 @@ void ftps_reload_stop(void) {
   rl.watch = NULL;
 }
 
+/* In a session process: the master's timers are not ours, and the
+ * master's markers (a PID, a mapping's address) are nobody else's business
+ * (programs a session may run inherit its environment). */
+void ftps_reload_sess_init(void) {
+  ftps_reload_stop();
+  (void) pr_env_unset(permanent_pool, FTPS_SERVING_ENV);
+  ftps_stats_sess_init();
+}
+
 int ftps_reload_postparse(ftps_conf_prepare_fn prepare) {
   char pid[32];
 

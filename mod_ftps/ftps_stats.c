@@ -80,6 +80,12 @@ int ftps_stats_init(void) {
   return 0;
 }
 
+/* Sessions keep the mapping (inherited) but not its address in their
+ * environment. */
+void ftps_stats_sess_init(void) {
+  (void) pr_env_unset(permanent_pool, FTPS_STATS_ENV);
+}
+
 void ftps_stats_count(int which) {
   if (stats != NULL && which >= 0 && which < FTPS_STAT_NFIXED) {
     __atomic_add_fetch(&stats->fixed[which], 1, __ATOMIC_RELAXED);

@@ -75,8 +75,8 @@ static int ftps_init(void) {
 static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
-  /* The master's FTPSReload timers are not the session's. */
-  ftps_reload_stop();
+  /* The master's FTPSReload timers and markers are not the session's. */
+  ftps_reload_sess_init();
   vh = ftps_conf_vhost(main_server);
   /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
    * session starts with its class's rules. */

@@ -110,4 +110,27 @@ def test_life_ctrls_sessions_counts():
     check(nums.get("control handshakes refused") == 1, "ctrl refused:\n" + out)
     check(nums.get("data connections refused") == 1, "data refused:\n" + out)
     check(re.search(r"^refused: .+: 1$", out, re.M), "refusal reason:\n" + out)
+
+    # The counters are the master's since it started: a SIGHUP (which
+    # unloads and reloads the module) keeps them.
+    since = re.search(r"^since: (\S+)$", out, re.M).group(1)
+    import os
+    import signal
+    import time
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    end = time.monotonic() + 15
+    while "reparsing" not in srv.system_log():
+        check(time.monotonic() < end, "no reparse after SIGHUP")
+        time.sleep(0.05)          # poll interval for the log
+    ftp = None
+    while ftp is None:
+        try:
+            ftp = ftp_login(srv)
+        except OSError:
+            check(time.monotonic() < end, "not serving after SIGHUP")
+            time.sleep(0.05)      # readiness poll
+    quit_quietly(ftp)
+    rc, out = ftpdctl(srv, "ftps", "sessions")
+    check("since: " + since in out, "counters restarted at SIGHUP:\n" + out)
+    check(re.search(r"^control handshakes: 4$", out, re.M), "after SIGHUP:\n" + out)
     srv.stop()
