@@ -25,6 +25,8 @@
 #include "ftps/ftps_ticketkeys.h"
 #include "ftps/ftps_keys.h"
 #include "ftps/ftps_staple.h"
+#include "ftps/ftps_watch.h"
+#include "ftps/ftps_certinfo.h"
 
 #define MOD_FTPS_VERSION        "mod_ftps/0.2.0"
 
@@ -43,6 +45,8 @@ typedef struct {
   server_rec *server;
   ftps_policy_t policy;         /* merged and validated */
   ftps_ctx_t *ctx;              /* NULL when FTPSEngine is off */
+  const char *unavailable;      /* why FTPS is refused here (a broken file
+                                 * at a SIGHUP re-parse), else NULL */
 } ftps_vhost_t;
 
 /*
@@ -129,6 +133,44 @@ void ftps_keyring_restart(void);
 int ftps_ocsp_prepare(ftps_ctx_t *ctx);
 void ftps_ocsp_postparse(void);
 void ftps_ocsp_restart(void);
+int ftps_conf_rebuild_vhosts(ftps_conf_prepare_fn prepare, char *why,
+  size_t whylen);
+int ftps_conf_build_vhosts_degraded(ftps_conf_prepare_fn prepare);
+unsigned int ftps_conf_nvhosts(void);
+const ftps_vhost_t *ftps_conf_vhost_at(unsigned int i);
+int ftps_conf_reload_interval(void);
+typedef void (*ftps_conf_acl_fn)(char *actions, char *allow, char *type,
+  char *list, void *arg);
+void ftps_conf_each_controls_acl(ftps_conf_acl_fn fn, void *arg);
+
+/* ftps_reload.c: FTPSReload (the master's file watch and timer), reload
+ * now, the expiry warnings, and keeping FTPS up across a failed SIGHUP. */
+int ftps_reload_postparse(ftps_conf_prepare_fn prepare);
+int ftps_reload_now(const char *trigger, char *out, size_t outlen);
+void ftps_reload_stop(void);
+int ftps_reload_sighup_fallback(ftps_conf_prepare_fn prepare);
+void ftps_reload_sess_init(void);
+
+/* ftps_ctrls.c: `ftpdctl ftps reload|certinfo|sessions`, FTPSControlsACLs. */
+int ftps_ctrls_register(void);
+void ftps_ctrls_apply_acls(void);
+void ftps_ctrls_unregister(void);
+
+/* ftps_stats.c: handshake counters shared by the master and its sessions
+ * (an anonymous shared mapping made in the master before any fork). */
+#define FTPS_STAT_CTRL_HANDSHAKE   0
+#define FTPS_STAT_DATA_HANDSHAKE   1
+#define FTPS_STAT_CTRL_RESUMED     2
+#define FTPS_STAT_DATA_RESUMED     3
+#define FTPS_STAT_CTRL_REFUSED     4   /* control handshake failed */
+#define FTPS_STAT_DATA_REFUSED     5   /* any refused data connection */
+#define FTPS_STAT_AUTH_UNAVAILABLE 6   /* AUTH refused: vhost unavailable */
+#define FTPS_STAT_NFIXED           7
+int ftps_stats_init(void);
+void ftps_stats_sess_init(void);
+void ftps_stats_count(int which);
+void ftps_stats_refusal(const char *reason);
+int ftps_stats_report(void (*line)(void *arg, const char *text), void *arg);
 
 /* ftps_cmds.c: AUTH/PBSZ/PROT/CCC and the FTPSRequired gates. */
 extern cmdtable ftps_cmdtab[];

@@ -287,6 +287,14 @@ MODRET ftps_auth(cmd_rec *cmd) {
   if (res.action != FTPS_ACT_HANDSHAKE) {
     return refuse(cmd, res.code, res.msg);
   }
+  if (ftps_session()->vhost->unavailable != NULL) {
+    /* A SIGHUP re-parse found this vhost's TLS files broken: no context
+     * (RFC 2228: 431, "Need some unavailable resource"). */
+    ftps_log(FTPS_LOG_ERROR, "AUTH refused: FTPS unavailable on this "
+      "server since the last SIGHUP: %s", ftps_session()->vhost->unavailable);
+    ftps_stats_count(FTPS_STAT_AUTH_UNAVAILABLE);
+    return refuse(cmd, 431, "Unable to accept security mechanism");
+  }
 
   /* The 234 goes out now, in clear, before the handshake (notes §3.3). */
   pr_response_send(R_234, "%s", res.msg);

@@ -13,12 +13,20 @@ extern xaset_t *server_list;
 
 static const char *trace_channel = "ftps.conf";
 
-/* The per-vhost table (B7: the second and last module-wide global). */
-static struct {
+/* The per-vhost table (B7: the second and last module-wide global). A
+ * reload builds a candidate table in its place and puts the old one back
+ * if any vhost fails (all or nothing). */
+typedef struct {
   pool *pool;
   ftps_vhost_t *vhosts;
   unsigned int nvhosts;
-} table;
+  const char *verdict;          /* how report() words a failure */
+  char why[1024];               /* the first failure, for the caller */
+} vtable_t;
+
+static vtable_t table;
+
+static void free_table(vtable_t *t);
 
 /* The set a directive lands in: <Global>/<Anonymous>/... or the server. */
 static xaset_t *context_set(cmd_rec *cmd) {
@@ -405,6 +413,64 @@ MODRET set_ftpsauthorizedcertificates(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
+/* usage: FTPSReload off|auto [seconds]  (server config; default auto 60) */
+MODRET set_ftpsreload(cmd_rec *cmd) {
+  int v = 0;
+
+  CHECK_CONF(cmd, CONF_ROOT);
+  CHECK_NOT_DUPLICATE(cmd);
+  PARSE_OR_FAIL(cmd, ftps_watch_parse_reload(cmd->argc - 1,
+    (char *const *) &cmd->argv[1], &v, err_, errlen_));
+  store_int(cmd, v);
+  return PR_HANDLED(cmd);
+}
+
+/* The ftpdctl actions FTPSControlsACLs may name (ftps_ctrls.c). */
+static int is_ctrls_action_list(const char *list) {
+  static const char *const actions[] = { "all", "reload", "certinfo",
+    "sessions" };
+  const char *p = list;
+
+  while (*p != '\0') {
+    size_t len = strcspn(p, ","), i, ok = 0;
+
+    for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+      ok |= (strlen(actions[i]) == len && strncmp(p, actions[i], len) == 0);
+    }
+    if (!ok) {
+      return FALSE;
+    }
+    p += len + (p[len] == ',');
+  }
+  return TRUE;
+}
+
+/* usage: FTPSControlsACLs reload|certinfo|sessions|all[,...] allow|deny
+ *        user|group name[,...]  (server config; as TLSControlsACLs) */
+MODRET set_ftpscontrolsacls(cmd_rec *cmd) {
+  config_rec *c;
+
+  CHECK_ARGS(cmd, 4);
+  CHECK_CONF(cmd, CONF_ROOT);
+  if (!is_ctrls_action_list(cmd->argv[1])) {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "unknown action in '",
+      cmd->argv[1], "'; expected a comma-separated list of reload, "
+      "certinfo, sessions, or all", NULL));
+  }
+  if (strcmp(cmd->argv[2], "allow") != 0 &&
+      strcmp(cmd->argv[2], "deny") != 0) {
+    CONF_ERROR(cmd, "second parameter must be 'allow' or 'deny'");
+  }
+  if (strcmp(cmd->argv[3], "user") != 0 &&
+      strcmp(cmd->argv[3], "group") != 0) {
+    CONF_ERROR(cmd, "third parameter must be 'user' or 'group'");
+  }
+  c = add_config_param_str(cmd->argv[0], 4, cmd->argv[1], cmd->argv[2],
+    cmd->argv[3], cmd->argv[4]);
+  c->flags |= CF_MULTI;
+  return PR_HANDLED(cmd);
+}
+
 conftable ftps_conftab[] = {
   { "FTPSAuthorizedCertificates", set_ftpsauthorizedcertificates, NULL },
   { "FTPSCACertificateFile",    set_ftpstrustpath,              NULL },
@@ -414,6 +480,7 @@ conftable ftps_conftab[] = {
   { "FTPSCertLogin",              set_ftpsint,                    NULL },
   { "FTPSCertificate",          set_ftpscertificate,            NULL },
   { "FTPSCipherSuite",          set_ftpsciphersuite,            NULL },
+  { "FTPSControlsACLs",         set_ftpscontrolsacls,           NULL },
   { "FTPSEngine",                 set_ftpsint,                    NULL },
   { "FTPSImplicit",               set_ftpsint,                    NULL },
   { "FTPSLog",                  set_ftpslog,                    NULL },
@@ -427,6 +494,7 @@ conftable ftps_conftab[] = {
   { "FTPSStaplingResponse",     set_ftpstrustpath,              NULL },
   { "FTPSOptions",              set_ftpsoptions,                NULL },
   { "FTPSProtocol",             set_ftpsprotocol,               NULL },
+  { "FTPSReload",               set_ftpsreload,                 NULL },
   { "FTPSRequired",             set_ftpsrequired,               NULL },
   { "FTPSTimeoutHandshake",       set_ftpsint,                    NULL },
   { "FTPSUserName",             set_ftpsusername,               NULL },
@@ -551,7 +619,11 @@ static void report(server_rec *s, const char *msg) {
     s->ServerAddress ? s->ServerAddress : "*", ":",
     port_str(s), "): ", msg, NULL);
 
-  pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": fatal: %s", text);
+  if (table.why[0] == '\0') {
+    sstrncpy(table.why, text, sizeof(table.why));
+  }
+  pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": %s: %s",
+    table.verdict != NULL ? table.verdict : "fatal", text);
 }
 
 /* Who a vhost is, for its session-ID context: sessions made on one vhost
@@ -631,12 +703,14 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   return 0;
 }
 
-int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare) {
+/* Build every vhost into the (empty) table. keep_going: a vhost that
+ * fails is kept with FTPS unavailable (its reason in ->unavailable). */
+static int build_table(ftps_conf_prepare_fn prepare, int keep_going) {
   ftps_policy_t defaults;
   server_rec *s;
   unsigned int n = 0;
+  int rc = 0;
 
-  ftps_conf_free_vhosts();
   table.pool = make_sub_pool(permanent_pool);
   pr_pool_tag(table.pool, MOD_FTPS_VERSION " vhost table");
 
@@ -647,12 +721,79 @@ int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare) {
 
   ftps_policy_defaults(&defaults);
   for (s = (server_rec *) server_list->xas_list; s != NULL; s = s->next) {
-    if (build_one(s, &table.vhosts[table.nvhosts++], &defaults,
-        prepare) < 0) {
-      return -1;
+    ftps_vhost_t *vh = &table.vhosts[table.nvhosts++];
+
+    table.why[0] = '\0';
+    if (build_one(s, vh, &defaults, prepare) < 0) {
+      rc = -1;
+      if (!keep_going) {
+        return -1;
+      }
+      vh->ctx = NULL;
+      vh->unavailable = pstrdup(table.pool, table.why);
     }
   }
+  return rc;
+}
+
+int ftps_conf_build_vhosts(ftps_conf_prepare_fn prepare) {
+  ftps_conf_free_vhosts();
+  return build_table(prepare, FALSE);
+}
+
+/*
+ * FTPSReload, ftpdctl ftps reload: all or nothing. A candidate table is
+ * built while the current one is set aside; only if every vhost builds is
+ * it kept (for new sessions: running sessions are other processes and
+ * keep the contexts they forked with). Else the current one comes back.
+ */
+int ftps_conf_rebuild_vhosts(ftps_conf_prepare_fn prepare, char *why,
+    size_t whylen) {
+  vtable_t current = table;
+  int rc;
+
+  memset(&table, 0, sizeof(table));
+  table.verdict = "reload refused, previous certificates kept";
+  rc = build_table(prepare, FALSE);
+  if (why != NULL && whylen > 0) {
+    sstrncpy(why, rc < 0 ? table.why : "", whylen);
+  }
+  if (rc < 0) {
+    ftps_conf_free_vhosts();
+    table = current;
+    return -1;
+  }
+  table.verdict = NULL;
+  free_table(&current);
   return 0;
+}
+
+/*
+ * After a SIGHUP re-parse that failed: the module was unloaded, so the
+ * previous contexts are gone (their callbacks pointed into the unloaded
+ * code). Build again, keeping every vhost that builds and marking the
+ * others unavailable (AUTH refused, FTPSRequired still enforced). Returns
+ * how many vhosts are unavailable.
+ */
+int ftps_conf_build_vhosts_degraded(ftps_conf_prepare_fn prepare) {
+  unsigned int i, bad = 0;
+
+  ftps_conf_free_vhosts();
+  table.verdict = "after SIGHUP, FTPS unavailable";
+  (void) build_table(prepare, TRUE);
+  table.verdict = NULL;
+  for (i = 0; i < table.nvhosts; i++) {
+    bad += table.vhosts[i].unavailable != NULL;
+  }
+  return (int) bad;
+}
+
+unsigned int ftps_conf_nvhosts(void) {
+  return table.nvhosts;
+}
+
+const ftps_vhost_t *ftps_conf_vhost_at(unsigned int i) {
+  return i < table.nvhosts ? &table.vhosts[i] : NULL;
 }
 
 int ftps_conf_any_engine(void) {
@@ -691,13 +832,35 @@ void ftps_conf_ticket_keys(unsigned int *age, unsigned int *count) {
 }
 
 void ftps_conf_free_vhosts(void) {
+  free_table(&table);
+}
+
+static void free_table(vtable_t *t) {
   unsigned int i;
 
-  for (i = 0; i < table.nvhosts; i++) {
-    ftps_ctx_free(table.vhosts[i].ctx);
+  for (i = 0; i < t->nvhosts; i++) {
+    ftps_ctx_free(t->vhosts[i].ctx);
   }
-  if (table.pool != NULL) {
-    destroy_pool(table.pool);
+  if (t->pool != NULL) {
+    destroy_pool(t->pool);
   }
-  memset(&table, 0, sizeof(table));
+  memset(t, 0, sizeof(*t));
+}
+
+/* FTPSReload's interval in seconds, 0 for off (main server only). */
+int ftps_conf_reload_interval(void) {
+  int *v = get_param_ptr(main_server->conf, "FTPSReload", FALSE);
+
+  return v != NULL ? *v : FTPS_RELOAD_DEFAULT_SECS;
+}
+
+/* Each FTPSControlsACLs line: fn(actions, allow|deny, user|group, list). */
+void ftps_conf_each_controls_acl(ftps_conf_acl_fn fn, void *arg) {
+  config_rec *c;
+
+  c = find_config(main_server->conf, CONF_PARAM, "FTPSControlsACLs", FALSE);
+  while (c != NULL) {
+    fn(c->argv[0], c->argv[1], c->argv[2], c->argv[3], arg);
+    c = find_config_next(c, c->next, CONF_PARAM, "FTPSControlsACLs", FALSE);
+  }
 }

@@ -55,6 +55,14 @@ static int data_wait_cb(void *arg) {
   return 0;
 }
 
+/* ftpdctl ftps sessions (ftps_stats.c). */
+static void count_handshake(int ctrl, int resumed) {
+  ftps_stats_count(ctrl ? FTPS_STAT_CTRL_HANDSHAKE : FTPS_STAT_DATA_HANDSHAKE);
+  if (resumed) {
+    ftps_stats_count(ctrl ? FTPS_STAT_CTRL_RESUMED : FTPS_STAT_DATA_RESUMED);
+  }
+}
+
 static void log_handshake(const char *what, ftps_io_t *io) {
   ftps_cert_t *peer = ftps_io_peer_cert_any(io);
   const char *sni = ftps_io_sni(io);
@@ -66,6 +74,7 @@ static void log_handshake(const char *what, ftps_io_t *io) {
   ftps_log(FTPS_LOG_INFO, "%s handshake ok: %s, %s, resumed=%s, sni=%s, "
     "client=%s", what, ftps_io_version(io), ftps_io_cipher(io),
     ftps_io_resumed(io) ? "yes" : "no", sni != NULL ? sni : "-", subject);
+  count_handshake(what[0] == 'c', ftps_io_resumed(io));
 }
 
 /* ------------------------------------------------------------ control */
@@ -142,6 +151,7 @@ static int ctrl_refused(ftps_io_t *io) {
 
   ftps_log(FTPS_LOG_WARNING, "control handshake refused: %s",
     ftps_io_failure(io));
+  ftps_stats_count(FTPS_STAT_CTRL_REFUSED);
   ftps_events_handshake_failed(FTPS_ROLE_CTRL, io);
   ftps_io_free(io);
   if (quiet && ftps_session()->vhost->policy.implicit != 1) {
@@ -216,6 +226,8 @@ int ftps_netio_ctrl_clear(void) {
 static int refuse_data(ftps_io_t *io, const char *reason, const char *detail) {
   ftps_log(FTPS_LOG_WARNING, "data connection refused: %s%s%s", reason,
     detail != NULL ? ": " : "", detail != NULL ? detail : "");
+  ftps_stats_count(FTPS_STAT_DATA_REFUSED);
+  ftps_stats_refusal(reason);
   if (io != NULL) {
     (void) ftps_io_shutdown(io, FALSE, 1000);
     ftps_io_free(io);

@@ -171,6 +171,23 @@ static int key_type_name(int type, const char **name) {
   }
 }
 
+/* FTPSReload / issue 11: an expired server certificate is refused at
+ * startup and at every reload, with its date, rather than served. */
+static int refuse_expired(X509 *leaf, const char *file, char *err,
+    size_t errlen) {
+  char when[64];
+
+  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) > 0) {
+    return 0;
+  }
+  if (ftps_cert_not_after(leaf, when, sizeof(when)) < 0) {
+    snprintf(when, sizeof(when), "(unreadable date)");
+  }
+  ERR_clear_error();
+  return fail(err, errlen, "FTPSCertificate: certificate '%s' expired on "
+    "%s; renew it", file, when);
+}
+
 /* Reads the leaf certificate to learn its key type before loading. */
 static int read_leaf_type(const char *file, int *type, char *err,
     size_t errlen) {
@@ -193,6 +210,10 @@ static int read_leaf_type(const char *file, int *type, char *err,
       "certificate (%s)", file, ssl_reason(why, sizeof(why)));
   }
   *type = EVP_PKEY_get_base_id(X509_get0_pubkey(leaf));
+  if (refuse_expired(leaf, file, err, errlen) < 0) {
+    X509_free(leaf);
+    return -1;
+  }
   X509_free(leaf);
   return 0;
 }

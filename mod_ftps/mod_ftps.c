@@ -38,11 +38,15 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
     pr_session_end(PR_SESS_END_FL_ERROR);
     return;
   }
-  if (ftps_conf_build_vhosts(prepare_ctx) < 0) {
-    /* ftps_conf_build_vhosts() already reported the reason. */
+  if (ftps_conf_build_vhosts(prepare_ctx) < 0 &&
+      ftps_reload_sighup_fallback(prepare_ctx) < 0) {
+    /* ftps_conf_build_vhosts() already reported the reason; at startup
+     * (not a SIGHUP re-parse) a broken file stops the daemon (B4). */
     pr_session_end(PR_SESS_END_FL_ERROR);
   }
   ftps_ocsp_postparse();
+  ftps_ctrls_apply_acls();
+  (void) ftps_reload_postparse(prepare_ctx);
 }
 
 static void ftps_restart_ev(const void *event_data, void *user_data) {
@@ -63,8 +67,10 @@ static void ftps_unload_ev(const void *event_data, void *user_data) {
     return;
   }
   pr_event_unregister(&ftps_module, NULL, NULL);
+  ftps_reload_stop();
   pr_timer_remove(-1, &ftps_module);
   ftps_keyring_restart();
+  ftps_ctrls_unregister();
   ftps_netio_unregister();
   ftps_conf_free_vhosts();
 }
@@ -80,6 +86,7 @@ static int ftps_init(void) {
   pr_event_register(&ftps_module, "core.restart", ftps_restart_ev, NULL);
   pr_event_register(&ftps_module, "core.module-unload", ftps_unload_ev,
     NULL);
+  (void) ftps_ctrls_register();
   return 0;
 }
 
@@ -88,6 +95,8 @@ static int ftps_sess_init(void) {
 
   ftps_keyring_sess_init();
   ftps_ocsp_restart();          /* the master's timer: never in a session */
+  /* The master's FTPSReload timers and markers are not the session's. */
+  ftps_reload_sess_init();
   vh = ftps_conf_vhost(main_server);
   /* mod_ifsession (loaded after us) has merged <IfClass> by now, so the
    * session starts with its class's rules. */
@@ -125,6 +134,16 @@ static int ftps_sess_init(void) {
     return -1;
   }
 
+  if (vh != NULL && vh->policy.engine == 1 && vh->policy.implicit == 1 &&
+      vh->unavailable != NULL) {
+    /* A SIGHUP re-parse found this vhost's files broken (ftps_reload.c):
+     * no context to speak TLS with, and nothing may be said in clear. */
+    ftps_log(FTPS_LOG_ERROR, "implicit FTPS unavailable on this server "
+      "since the last SIGHUP: %s", vh->unavailable);
+    ftps_stats_count(FTPS_STAT_AUTH_UNAVAILABLE);
+    pr_session_disconnect(&ftps_module, PR_SESS_DISCONNECT_BY_APPLICATION,
+      "FTPS unavailable");
+  }
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.implicit == 1) {
     /* Implicit FTPS: the handshake precedes the 220 banner (no plaintext). */
     pr_trace_msg(trace_channel, 9, "implicit FTPS: handshake before banner");

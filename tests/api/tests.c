@@ -29,6 +29,8 @@ static const struct {
   { "ftps_keys",   tests_get_keys_suite },
   { "ftps_staple", tests_get_staple_suite },
   { "ftps_policy_keys", tests_get_policy_keys_suite },
+  { "ftps_watch",  tests_get_watch_suite },
+  { "ftps_certinfo", tests_get_certinfo_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

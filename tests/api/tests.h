@@ -32,6 +32,8 @@ Suite *tests_get_ticketkeys_suite(void);
 Suite *tests_get_keys_suite(void);
 Suite *tests_get_staple_suite(void);
 Suite *tests_get_policy_keys_suite(void);
+Suite *tests_get_watch_suite(void);
+Suite *tests_get_certinfo_suite(void);
 
 /*
  * Test certificates, generated in-process on first use into a fresh

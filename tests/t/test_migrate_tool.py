@@ -626,7 +626,7 @@ EVERY = [
     ("TLSCARevocationFile {pki}/crl.pem", "TLSCARevocationFile", "changed"),
     ("TLSCARevocationPath {pki}/crls", "TLSCARevocationPath", "changed"),
     ("TLSCipherSuite HIGH:!aNULL", "TLSCipherSuite", "translated"),
-    ("TLSControlsACLs all allow user root", "TLSControlsACLs", "not supported"),
+    ("TLSControlsACLs all allow user root", "TLSControlsACLs", "translated"),
     ("TLSCryptoDevice ALL", "TLSCryptoDevice", "not supported"),
     ("TLSDHParamFile {pki}/ec.pem", "TLSDHParamFile", "not needed"),
     ("TLSDSACertificateFile {pki}/dsa.pem", "TLSDSACertificateFile", "not supported"),
