@@ -67,6 +67,8 @@ typedef struct {
   unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];   /* see set_sid_ctx */
   ftps_ctx_sni_fn sni_fn;
   void *sni_arg;
+  void *staple;                     /* ftps_staple.c's record, or NULL */
+  void (*staple_free)(void *);
 } ctx_info_t;
 
 /*
@@ -107,6 +109,9 @@ static const char *ssl_reason(char *buf, size_t len) {
 
 static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
+    if (ci->staple != NULL && ci->staple_free != NULL) {
+      ci->staple_free(ci->staple);
+    }
     OPENSSL_free(ci->ciphers);
     OPENSSL_free(ci->ciphersuites);
     OPENSSL_free(ci->groups);
@@ -247,6 +252,24 @@ void ftps_ctx_clear_role(SSL *ssl) {
     OPENSSL_free(info_of(ssl));
     (void) SSL_set_app_data(ssl, NULL);
   }
+}
+
+void *ftps_ctx_staple(const SSL_CTX *ctx) {
+  ctx_info_t *ci = ctx != NULL ? ctx_info_of((SSL_CTX *) ctx) : NULL;
+
+  return ci != NULL ? ci->staple : NULL;
+}
+
+int ftps_ctx_set_staple(SSL_CTX *ctx, void *staple, void (*free_fn)(void *)) {
+  ctx_info_t *ci = ctx != NULL ? ctx_info_of(ctx) : NULL;
+
+  if (ci == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  ci->staple = staple;
+  ci->staple_free = free_fn;
+  return 0;
 }
 
 void ftps_ctx_free(SSL_CTX *ctx) {

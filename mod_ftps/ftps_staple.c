@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "ftps/ftps_ctx.h"
 #include "ftps/ftps_staple.h"
 
 typedef struct {
@@ -33,7 +34,6 @@ typedef struct {
   X509 *issuer;
 } staple_t;
 
-static int staple_index = -1;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
@@ -69,21 +69,19 @@ static void staple_free(staple_t *st) {
   }
 }
 
-static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp) {
+/* SECURITY (reloads): the record hangs on the context through
+ * ftps_ctx_set_staple(), never on an ex_data index whose free callback
+ * libcrypto would call after the module is unloaded. */
+static void free_staple_record(void *ptr) {
   staple_free(ptr);
 }
 
-static int ensure_index(void) {
-  if (staple_index < 0) {
-    staple_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_ex);
-  }
-  return staple_index;
+static const staple_t *staple_of(const SSL_CTX *ctx) {
+  return ctx == NULL ? NULL : ftps_ctx_staple(ctx);
 }
 
-static const staple_t *staple_of(const SSL_CTX *ctx) {
-  return staple_index < 0 || ctx == NULL ? NULL :
-    SSL_CTX_get_ex_data(ctx, staple_index);
+static void attach(SSL_CTX *ctx, staple_t *st) {
+  (void) ftps_ctx_set_staple(ctx, st, free_staple_record);
 }
 
 static time_t asn1_to_time(const ASN1_GENERALIZEDTIME *t) {
@@ -227,7 +225,7 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
   staple_t *st, *old;
 
   if (ctx == NULL || der == NULL || len == 0 || len > FTPS_STAPLE_MAX_LEN ||
-      err == NULL || errlen == 0 || ensure_index() < 0) {
+      err == NULL || errlen == 0) {
     errno = EINVAL;
     return -1;
   }
@@ -243,7 +241,7 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
     ERR_clear_error();
     return -1;
   }
-  old = SSL_CTX_get_ex_data(ctx, staple_index);
+  old = ftps_ctx_staple(ctx);
   if (old != NULL) {
     /* A fetched response replaces the last one; the fetch set-up stays. */
     st->url = old->url;
@@ -252,7 +250,7 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
     old->issuer = NULL;
   }
   staple_free(old);
-  (void) SSL_CTX_set_ex_data(ctx, staple_index, st);
+  attach(ctx, st);
   (void) SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
   return 0;
 }
@@ -352,8 +350,7 @@ static int pick_fetch(SSL_CTX *ctx, staple_t *st) {
 int ftps_staple_fetch_setup(SSL_CTX *ctx, char *err, size_t errlen) {
   staple_t *st;
 
-  if (ctx == NULL || ensure_index() < 0 ||
-      (st = OPENSSL_zalloc(sizeof(*st))) == NULL) {
+  if (ctx == NULL || (st = OPENSSL_zalloc(sizeof(*st))) == NULL) {
     errno = EINVAL;
     return -1;
   }
@@ -365,8 +362,8 @@ int ftps_staple_fetch_setup(SSL_CTX *ctx, char *err, size_t errlen) {
       "(authorityInfoAccess) with its issuer in the certificate file; give "
       "FTPSStaplingResponse");
   }
-  staple_free(SSL_CTX_get_ex_data(ctx, staple_index));
-  (void) SSL_CTX_set_ex_data(ctx, staple_index, st);
+  staple_free(ftps_ctx_staple(ctx));
+  attach(ctx, st);
   (void) SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
   return 0;
 }

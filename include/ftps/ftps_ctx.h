@@ -71,6 +71,14 @@ int ftps_ctx_set_role(ftps_conn_t *ssl, int role);
  * ftps_ctx_set_role(); 0 or -1/EINVAL. */
 int ftps_ctx_set_allow_any_alpn(ftps_conn_t *ssl, int on);
 
+/* For the TLS layer's OCSP stapling (ftps_staple.c): a record kept with the
+ * context and freed with it by ftps_ctx_free() through free_fn. (Not an
+ * ex_data index: libcrypto would keep calling a free callback inside the
+ * module after the module is unloaded at SIGHUP.) set replaces the pointer
+ * only; the caller frees any previous record. */
+void *ftps_ctx_staple(const ftps_ctx_t *ctx);
+int ftps_ctx_set_staple(ftps_ctx_t *ctx, void *staple, void (*free_fn)(void *));
+
 /* Free what ftps_ctx_set_role() attached; call before SSL_free(). */
 void ftps_ctx_clear_role(ftps_conn_t *ssl);
 

@@ -12,7 +12,7 @@ import signal
 import time
 
 from ftpslib import (CONFIG, SYSTEM_MODULE_DIR, TestFailure, check, fresh_server, ftp_login,
-                     mkdtemp, quit_quietly, retr_bytes, session_works, sha256, Server)
+                     mkdtemp, pki, quit_quietly, retr_bytes, session_works, sha256, Server)
 
 RELOADS = 20
 REPARSE = "master server reparsing configuration file"
@@ -128,3 +128,21 @@ def test_attack_reload_module_file_replaced():
         check(os.stat(so).st_ino != old_ino, "replacement kept the inode")
 
     reload_many(srv, between=replace)
+
+
+def test_attack_reload_with_lifecycle_features():
+    """The same reload storm with every feature that keeps OpenSSL state per
+    context (an OCSP staple, the ticket key ring, client verification and
+    the reload watch): nothing any of them registers may outlive the module
+    (an ex_data index with a free callback did, for stapling)."""
+    from test_stapling import openssl_ocsp_response
+    resp = openssl_ocsp_response("reload-staple.der")
+    srv = Server(head=other_modules(), extra=OTHER_CONFIG, ftps=[
+        "FTPSStapling on", "FTPSStaplingResponse %s" % resp,
+        "FTPSSessionTicketKeys age 3600 count 2", "FTPSReload auto 5",
+        "FTPSVerifyClient optional", "FTPSCACertificateFile %s" % pki().ca])
+    rc, out = srv.syntax_check()
+    check(rc == 0, "proftpd -t: %s" % out[-800:])
+    srv.start()
+    srv.private = True
+    reload_many(srv, between=lambda n: toggle_module(srv, "mod_sftp", n % 2 == 1))
