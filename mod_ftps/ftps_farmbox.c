@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,5 +163,28 @@ int ftps_farmbox_open(const unsigned char key[FTPS_FARM_KEY_LEN],
   }
   *pt = buf;
   *ptlen = len;
+  return 0;
+}
+
+int ftps_farmbox_key_id(const unsigned char key[FTPS_FARM_KEY_LEN],
+    char out[17]) {
+  static const char label[] = "mod_ftps farm id v1";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0, i;
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  int ok;
+
+  ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+    EVP_DigestUpdate(c, label, sizeof(label)) == 1 &&
+    EVP_DigestUpdate(c, key, FTPS_FARM_KEY_LEN) == 1 &&
+    EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen >= 8;
+  EVP_MD_CTX_free(c);
+  if (!ok) {
+    errno = EIO;
+    return -1;
+  }
+  for (i = 0; i < 8; i++) {
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  }
   return 0;
 }

@@ -36,6 +36,11 @@ int ftps_farmbox_open(const unsigned char key[FTPS_FARM_KEY_LEN],
   const char *name, unsigned int kind, time_t now,
   const unsigned char *in, size_t inlen, unsigned char **pt, size_t *ptlen);
 
+/* The farm's public name: 16 hex digits of a hash of the key (domain-
+ * separated), so farms with different keys never share Redis names. */
+int ftps_farmbox_key_id(const unsigned char key[FTPS_FARM_KEY_LEN],
+  char out[17]);
+
 /* Free and wipe a buffer from seal/open. */
 void ftps_farmbox_free(void *buf, size_t len);
 
