@@ -191,6 +191,7 @@ int ftps_stats_redis_state(int up);
  * keys, FTPSSharedKeyFile; Redis I/O through ProFTPD's API. */
 int ftps_farm_postparse(void);
 int ftps_farm_shared_tickets(void);
+int ftps_farm_active(void);
 int ftps_farm_ticketkeys_sync(unsigned int age, int startup);
 void ftps_farm_sess_init(void);
 void ftps_farm_restart(void);

@@ -705,6 +705,14 @@ static void report(server_rec *s, const char *msg) {
 static const char *vhost_id(server_rec *s) {
   char sid[32];
 
+  if (ftps_farm_active()) {
+    /* A farm (docs/farm.md): the same vhost runs on every node, at other
+     * addresses and ports, so it is named by its ServerName (the settings
+     * it checks are still digested into the context by ftps_ctx_build). */
+    return pstrcat(table.pool, "farm|", s->ServerName ? s->ServerName : "",
+      NULL);
+  }
+
   snprintf(sid, sizeof(sid), "%u", (unsigned int) s->sid);
   return pstrcat(table.pool, s->ServerName ? s->ServerName : "", "|",
     s->ServerAddress ? s->ServerAddress : "*", "|", port_str(s), "|", sid,

@@ -233,8 +233,32 @@ int ftps_farm_postparse(void) {
   return 0;
 }
 
+int ftps_farm_active(void) {
+  return cache_redis || shared_tickets;
+}
+
 int ftps_farm_shared_tickets(void) {
   return shared_tickets;
+}
+
+/* SET lock 1 NX EX ttl: 0 if this node now holds the lock, -1 if another
+ * node does (nil reply) or Redis failed. */
+static int take_lock(pr_redis_t *r, const char *lock, long ttl) {
+  pool *tmp = make_sub_pool(permanent_pool);
+  array_header *args = make_array(tmp, 6, sizeof(char *));
+  char ttl_str[32];
+  int res;
+
+  snprintf(ttl_str, sizeof(ttl_str), "%ld", ttl);
+  *((char **) push_array(args)) = pstrdup(tmp, "SET");
+  *((char **) push_array(args)) = pstrdup(tmp, lock);
+  *((char **) push_array(args)) = pstrdup(tmp, "1");
+  *((char **) push_array(args)) = pstrdup(tmp, "NX");
+  *((char **) push_array(args)) = pstrdup(tmp, "EX");
+  *((char **) push_array(args)) = pstrdup(tmp, ttl_str);
+  res = pr_redis_command(r, args, PR_REDIS_REPLY_TYPE_STATUS);
+  destroy_pool(tmp);
+  return res == 0 ? 0 : -1;
 }
 
 /*
@@ -291,12 +315,10 @@ int ftps_farm_ticketkeys_sync(unsigned int age, int startup) {
   }
 
   if (!fresh) {
-    uint32_t one = 1;
     long lock_ttl = age / 2 > 0 ? age / 2 : 1;
 
-    /* Only one node rotates: the one that takes the lock. */
-    if (pr_redis_kadd(r, &ftps_module, lock, strlen(lock), &one, sizeof(one),
-        lock_ttl) == 0) {
+    /* Only one node rotates: the one that takes the lock (SET NX EX). */
+    if (take_lock(r, lock, lock_ttl) == 0) {
       unsigned char *out = NULL;
       size_t outlen = 0;
 
@@ -320,8 +342,6 @@ int ftps_farm_ticketkeys_sync(unsigned int age, int startup) {
         }
         ftps_ticketkeys_export_free(ring, ringlen);
       }
-    } else if (errno != EEXIST) {
-      redis_failed("SET NX");
     }
   }
   close_redis();
