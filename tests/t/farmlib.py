@@ -78,7 +78,7 @@ def key_file(data=None):
     return path
 
 
-def node(redis, keyfile, host="127.0.0.1", password=None, ftps=(), vhosts=(),
+def node(redis, keyfile, host="127.0.0.1", password=None, ftps=(), vhosts=(), engine="off",
          cache=True, tickets="", start=True):
     """A farm node: mod_redis pointed at redis, FTPSSessionCache redis and
     FTPSSessionTicketKeys ... shared redis with keyfile."""
@@ -89,7 +89,7 @@ def node(redis, keyfile, host="127.0.0.1", password=None, ftps=(), vhosts=(),
     srv = Server(
         host=host,
         preload=["ModulePath /usr/lib/proftpd", "LoadModule mod_redis.c"],
-        extra=["<IfModule mod_redis.c>", "  RedisEngine on",
+        extra=["<IfModule mod_redis.c>", "  RedisEngine %s" % engine,
                "  RedisServer 127.0.0.1:%d default %s" % (redis.port, password or redis.password),
                "  RedisTimeouts 100 100", "</IfModule>"],
         ftps=lines + list(ftps), vhosts=vhosts)
