@@ -263,3 +263,38 @@ def test_farm_garbage_entries_and_other_key():
         transfer(c, ctx)
     finally:
         stop_all(redis, a, b, *([c] if c else []))
+
+
+def test_farm_config_needs_a_proper_key_file():
+    """FTPSSessionCache redis without FTPSSharedKeyFile, or with a key file
+    that is group-readable or not 32 bytes: the server refuses to start and
+    says why."""
+    redis = Redis()        # never started: the checks come first
+    bad = []
+    k644 = key_file()
+    os.chmod(k644, 0o644)
+    kshort = key_file(os.urandom(16))
+    for key, want in ((k644, "mode 0600"), (kshort, "exactly 32 bytes")):
+        srv = node(redis, key, start=False)
+        try:
+            srv.start(deadline=5)
+            bad.append("started with a bad key file (%s)" % want)
+        except Exception as e:
+            if want not in str(e) and want not in log_text(srv):
+                bad.append("no reason (%s) given: %s" % (want, e))
+        finally:
+            srv.stop()
+    srv = node(redis, k644, start=False)
+    with open(srv.conf_path) as f:
+        conf = f.read()
+    with open(srv.conf_path, "w") as f:
+        f.write(re.sub(r"\n *FTPSSharedKeyFile [^\n]*", "", conf))
+    try:
+        srv.start(deadline=5)
+        bad.append("started without FTPSSharedKeyFile")
+    except Exception as e:
+        if "FTPSSharedKeyFile" not in str(e) + log_text(srv):
+            bad.append("no reason given without FTPSSharedKeyFile: %s" % e)
+    finally:
+        srv.stop()
+    check(not bad, "; ".join(bad))
