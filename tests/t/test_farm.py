@@ -35,8 +35,12 @@ def farm(ftps_a=(), ftps_b=(), tickets="", ctrls=False):
     if ctrls:
         enable_ctrls(a)
         enable_ctrls(b)
-    a.start()
-    b.start()
+    try:
+        a.start()
+        b.start()
+    except Exception:
+        stop_all(redis, a, b)     # never leave a redis-server behind
+        raise
     return redis, key, a, b
 
 
