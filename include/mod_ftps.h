@@ -22,6 +22,7 @@
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_env.h"
+#include "ftps/ftps_farmbox.h"
 #include "ftps/ftps_ticketkeys.h"
 #include "ftps/ftps_keys.h"
 #include "ftps/ftps_staple.h"
@@ -119,6 +120,12 @@ int ftps_conf_any_engine(void);
 const ftps_vhost_t *ftps_conf_vhost(const server_rec *s);
 void ftps_conf_free_vhosts(void);
 void ftps_conf_ticket_keys(unsigned int *age, unsigned int *count);
+#define FTPS_SESSION_CACHE_OFF       0
+#define FTPS_SESSION_CACHE_INTERNAL  1
+#define FTPS_SESSION_CACHE_REDIS     2
+#define FTPS_DEFAULT_FARM_CACHE_TIMEOUT 300
+void ftps_conf_farm(int *cache, long *timeout, int *shared_tickets,
+  const char **key_file);
 
 /* ftps_keyring.c: the session-ticket key ring's life in the processes:
  * made (or kept) at postparse and rotated by a timer in the master, locked
@@ -165,12 +172,29 @@ void ftps_ctrls_unregister(void);
 #define FTPS_STAT_CTRL_REFUSED     4   /* control handshake failed */
 #define FTPS_STAT_DATA_REFUSED     5   /* any refused data connection */
 #define FTPS_STAT_AUTH_UNAVAILABLE 6   /* AUTH refused: vhost unavailable */
-#define FTPS_STAT_NFIXED           7
+#define FTPS_STAT_CTRL_LOCAL_HIT   7   /* control resumed, this node */
+#define FTPS_STAT_SHARED_HIT       8   /* control resumed from Redis */
+#define FTPS_STAT_SHARED_MISS      9   /* asked Redis: nothing usable */
+#define FTPS_STAT_SHARED_BAD      10   /* Redis entry failed authentication */
+#define FTPS_STAT_REDIS_ERROR     11   /* a Redis operation failed/timed out */
+#define FTPS_STAT_NFIXED          12
 int ftps_stats_init(void);
 void ftps_stats_sess_init(void);
 void ftps_stats_count(int which);
 void ftps_stats_refusal(const char *reason);
 int ftps_stats_report(void (*line)(void *arg, const char *text), void *arg);
+/* The farm's Redis state, shared by all processes of this node: returns 1
+ * if this call changed it (the caller logs the change once). */
+int ftps_stats_redis_state(int up);
+
+/* ftps_farm.c: the farm (issue 12): FTPSSessionCache redis, shared ticket
+ * keys, FTPSSharedKeyFile; Redis I/O through ProFTPD's API. */
+int ftps_farm_postparse(void);
+int ftps_farm_shared_tickets(void);
+int ftps_farm_active(void);
+int ftps_farm_ticketkeys_sync(unsigned int age, int startup);
+void ftps_farm_sess_init(void);
+void ftps_farm_restart(void);
 
 /* ftps_cmds.c: AUTH/PBSZ/PROT/CCC and the FTPSRequired gates. */
 extern cmdtable ftps_cmdtab[];

@@ -149,20 +149,92 @@ MODRET set_ftpspassphraseprovider(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
-/* usage: FTPSSessionTicketKeys [age seconds] [count n]  (server config) */
+/* usage: FTPSSessionTicketKeys [age seconds] [count n] [shared redis]
+ * (server config) */
 MODRET set_ftpssessionticketkeys(cmd_rec *cmd) {
   unsigned int age = 0, count = 0;
+  int argc = cmd->argc - 1, shared = 0;
   config_rec *c;
 
   CHECK_CONF(cmd, CONF_ROOT);
   CHECK_NOT_DUPLICATE(cmd);
-  PARSE_OR_FAIL(cmd, ftps_policy_parse_ticket_keys(cmd->argc - 1,
+  if (argc >= 1 && strcasecmp(cmd->argv[argc], "shared") == 0) {
+    CONF_ERROR(cmd, "'shared' needs a store; expected 'shared redis'");
+  }
+  if (argc >= 2 && strcasecmp(cmd->argv[argc - 1], "shared") == 0) {
+    if (strcasecmp(cmd->argv[argc], "redis") != 0) {
+      CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "unknown shared store '",
+        cmd->argv[argc], "'; expected 'shared redis'", NULL));
+    }
+    shared = 1;
+    argc -= 2;
+  }
+  PARSE_OR_FAIL(cmd, ftps_policy_parse_ticket_keys(argc,
     (char *const *) cmd->argv + 1, &age, &count, err_, errlen_));
-  c = add_config_param(cmd->argv[0], 2, NULL, NULL);
+  c = add_config_param(cmd->argv[0], 3, NULL, NULL, NULL);
   c->argv[0] = palloc(c->pool, sizeof(unsigned int));
   c->argv[1] = palloc(c->pool, sizeof(unsigned int));
+  c->argv[2] = palloc(c->pool, sizeof(int));
   *((unsigned int *) c->argv[0]) = age;
   *((unsigned int *) c->argv[1]) = count;
+  *((int *) c->argv[2]) = shared;
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSSessionCache off|internal|redis [timeout seconds]
+ * (server config) */
+MODRET set_ftpssessioncache(cmd_rec *cmd) {
+  int mode;
+  long timeout = FTPS_DEFAULT_FARM_CACHE_TIMEOUT;
+  config_rec *c;
+
+  CHECK_CONF(cmd, CONF_ROOT);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (cmd->argc != 2 && cmd->argc != 4) {
+    CONF_ERROR(cmd, "expected 'off', 'internal' or 'redis', optionally "
+      "followed by 'timeout seconds'");
+  }
+  if (strcasecmp(cmd->argv[1], "off") == 0) {
+    mode = FTPS_SESSION_CACHE_OFF;
+  } else if (strcasecmp(cmd->argv[1], "internal") == 0) {
+    mode = FTPS_SESSION_CACHE_INTERNAL;
+  } else if (strcasecmp(cmd->argv[1], "redis") == 0) {
+    mode = FTPS_SESSION_CACHE_REDIS;
+  } else {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "unknown cache '", cmd->argv[1],
+      "'; expected 'off', 'internal' or 'redis'", NULL));
+  }
+  if (cmd->argc == 4) {
+    char *end = NULL;
+
+    if (strcasecmp(cmd->argv[2], "timeout") != 0) {
+      CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "unknown parameter '",
+        cmd->argv[2], "'; expected 'timeout seconds'", NULL));
+    }
+    timeout = strtol(cmd->argv[3], &end, 10);
+    if (end == NULL || *end != '\0' || timeout < 1 || timeout > 86400) {
+      CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "bad timeout '", cmd->argv[3],
+        "'; expected seconds from 1 to 86400", NULL));
+    }
+  }
+  c = add_config_param(cmd->argv[0], 2, NULL, NULL);
+  c->argv[0] = palloc(c->pool, sizeof(int));
+  c->argv[1] = palloc(c->pool, sizeof(long));
+  *((int *) c->argv[0]) = mode;
+  *((long *) c->argv[1]) = timeout;
+  return PR_HANDLED(cmd);
+}
+
+/* usage: FTPSSharedKeyFile path  (server config) */
+MODRET set_ftpssharedkeyfile(cmd_rec *cmd) {
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT);
+  CHECK_NOT_DUPLICATE(cmd);
+  if (*((char *) cmd->argv[1]) != '/') {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
+      "' is not an absolute path", NULL));
+  }
+  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
   return PR_HANDLED(cmd);
 }
 
@@ -489,6 +561,8 @@ conftable ftps_conftab[] = {
   { "FTPSMaxPreLoginErrors",      set_ftpsint,                    NULL },
   { "FTPSSessionTickets",         set_ftpsint,                    NULL },
   { "FTPSSessionTicketKeys",    set_ftpssessionticketkeys,      NULL },
+  { "FTPSSessionCache",         set_ftpssessioncache,           NULL },
+  { "FTPSSharedKeyFile",        set_ftpssharedkeyfile,          NULL },
   { "FTPSPassPhraseProvider",   set_ftpspassphraseprovider,     NULL },
   { "FTPSStapling",               set_ftpsint,                    NULL },
   { "FTPSStaplingResponse",     set_ftpstrustpath,              NULL },
@@ -630,6 +704,14 @@ static void report(server_rec *s, const char *msg) {
  * never resume on another (see ftps_ctx_build). */
 static const char *vhost_id(server_rec *s) {
   char sid[32];
+
+  if (ftps_farm_active()) {
+    /* A farm (docs/farm.md): the same vhost runs on every node, at other
+     * addresses and ports, so it is named by its ServerName (the settings
+     * it checks are still digested into the context by ftps_ctx_build). */
+    return pstrcat(table.pool, "farm|", s->ServerName ? s->ServerName : "",
+      NULL);
+  }
 
   snprintf(sid, sizeof(sid), "%u", (unsigned int) s->sid);
   return pstrcat(table.pool, s->ServerName ? s->ServerName : "", "|",
@@ -828,6 +910,32 @@ void ftps_conf_ticket_keys(unsigned int *age, unsigned int *count) {
   if (c != NULL) {
     *age = *((unsigned int *) c->argv[0]);
     *count = *((unsigned int *) c->argv[1]);
+  }
+}
+
+/* FTPSSessionCache of the main server (mode, timeout), FTPSSharedKeyFile
+ * and the 'shared redis' of FTPSSessionTicketKeys. */
+void ftps_conf_farm(int *cache, long *timeout, int *shared_tickets,
+    const char **key_file) {
+  config_rec *c;
+
+  *cache = FTPS_SESSION_CACHE_INTERNAL;
+  *timeout = FTPS_DEFAULT_FARM_CACHE_TIMEOUT;
+  *shared_tickets = 0;
+  *key_file = NULL;
+  c = find_config(main_server->conf, CONF_PARAM, "FTPSSessionCache", FALSE);
+  if (c != NULL) {
+    *cache = *((int *) c->argv[0]);
+    *timeout = *((long *) c->argv[1]);
+  }
+  c = find_config(main_server->conf, CONF_PARAM, "FTPSSessionTicketKeys",
+    FALSE);
+  if (c != NULL) {
+    *shared_tickets = *((int *) c->argv[2]);
+  }
+  c = find_config(main_server->conf, CONF_PARAM, "FTPSSharedKeyFile", FALSE);
+  if (c != NULL) {
+    *key_file = c->argv[0];
   }
 }
 

@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_ctx.h"
+#include "ftps/ftps_farmbox.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_trust.h"
 #include "ftps/ftps_staple.h"
@@ -43,6 +45,7 @@ typedef struct {
   int offered;        /* the ClientHello carried a session or ticket */
   int foreign;        /* a ticket that is not bound to this process */
   int bound;          /* a ticket/session bound to this process was used */
+  int from_farm;      /* the control session came from the farm's store */
   int allow_any_alpn; /* FTPSOptions AllowAnyALPN from the session's rules, */
   SSL_CTX *alpn_ctx;  /* ... for the vhost (context) they belong to */
   const char *refusal;              /* why a callback refused, for logs */
@@ -292,6 +295,157 @@ static int is_bound(const SSL_SESSION *sess) {
     CRYPTO_memcmp(data, binding.nonce, FTPS_NONCE_LEN) == 0;
 }
 
+/*
+ * The farm (issue 12): a process-wide store of TLS 1.2 control sessions
+ * shared between nodes (FTPSSessionCache redis) and whether the ticket keys
+ * are shared (FTPSSessionTicketKeys ... shared redis). The glue sets it in
+ * the master; session processes inherit it. Entries are sealed with the
+ * farm key (ftps_farmbox.c) under the name prefix + "s." + hex(session ID).
+ */
+static struct {
+  int on;
+  int shared_tickets;
+  unsigned char key[FTPS_FARM_KEY_LEN];
+  char prefix[64];
+  long timeout;
+  ftps_farm_io_t io;
+} farm;
+
+int ftps_ctx_set_farm(const unsigned char *key, const char *prefix,
+    long timeout, const ftps_farm_io_t *io) {
+  if (key == NULL || prefix == NULL || strlen(prefix) >= sizeof(farm.prefix)
+      || timeout <= 0 || io == NULL || io->put == NULL || io->get == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  memcpy(farm.key, key, FTPS_FARM_KEY_LEN);
+  snprintf(farm.prefix, sizeof(farm.prefix), "%s", prefix);
+  farm.timeout = timeout;
+  farm.io = *io;
+  farm.on = 1;
+  return 0;
+}
+
+void ftps_ctx_set_farm_tickets(int shared) {
+  farm.shared_tickets = shared ? 1 : 0;
+}
+
+void ftps_ctx_clear_farm(void) {
+  OPENSSL_cleanse(&farm, sizeof(farm));
+}
+
+static void farm_event(int ev) {
+  if (farm.io.event != NULL) {
+    farm.io.event(ev);
+  }
+}
+
+static void farm_name(const unsigned char *id, size_t idlen, char *name,
+    size_t namelen) {
+  size_t i, off;
+
+  off = (size_t) snprintf(name, namelen, "%ss.", farm.prefix);
+  for (i = 0; i < idlen && off + 3 <= namelen; i++) {
+    off += (size_t) snprintf(name + off, namelen - off, "%02x", id[i]);
+  }
+}
+
+/* A TLS 1.2 control session, sealed, into the shared store. */
+static void farm_put(SSL_SESSION *sess) {
+  unsigned int idlen = 0;
+  const unsigned char *id = SSL_SESSION_get_id(sess, &idlen);
+  unsigned char *der = NULL, *p, *box = NULL;
+  size_t boxlen = 0;
+  char name[160];
+  long ttl = farm.timeout;
+  int derlen;
+  time_t now = time(NULL);
+
+  if (idlen == 0) {
+    return;
+  }
+  if (SSL_SESSION_get_timeout(sess) < ttl) {
+    ttl = SSL_SESSION_get_timeout(sess);
+  }
+  derlen = i2d_SSL_SESSION(sess, NULL);
+  if (derlen <= 0 || (der = OPENSSL_malloc(derlen)) == NULL) {
+    return;
+  }
+  p = der;
+  (void) i2d_SSL_SESSION(sess, &p);
+  farm_name(id, idlen, name, sizeof(name));
+  if (ftps_farmbox_seal(farm.key, name, FTPS_FARM_KIND_SESSION, now + ttl,
+      der, (size_t) derlen, &box, &boxlen) == 0) {
+    (void) farm.io.put(name, box, boxlen, now + ttl);
+    ftps_farmbox_free(box, boxlen);
+  }
+  OPENSSL_clear_free(der, derlen);
+}
+
+/*
+ * A TLS 1.2 session ID unknown here, offered on a control connection: ask
+ * the farm. SECURITY: what comes back is a session another node's control
+ * connection made; OpenSSL still refuses it unless its session-ID context
+ * (vhost, verification settings) is this one's; it is rebound to this
+ * process's nonce, so from now on it belongs to this FTP session (its
+ * data connections resume it from the local cache); a session with another
+ * process's nonce never opens a data connection. Data connections never
+ * ask the farm.
+ */
+static SSL_SESSION *farm_get_cb(SSL *ssl, const unsigned char *id, int idlen,
+    int *copy) {
+  ssl_info_t *info = info_of(ssl);
+  unsigned char *box = NULL, *der = NULL;
+  size_t boxlen = 0, derlen = 0;
+  const unsigned char *p;
+  SSL_SESSION *sess = NULL;
+  char name[160];
+  int res;
+
+  *copy = 0;
+  if (!farm.on || info == NULL || info->role != FTPS_ROLE_CTRL || idlen <= 0) {
+    return NULL;
+  }
+  farm_name(id, (size_t) idlen, name, sizeof(name));
+  res = farm.io.get(name, &box, &boxlen);
+  if (res != 0) {
+    if (res > 0) {
+      farm_event(FTPS_FARM_EV_MISS);
+    }
+    return NULL;
+  }
+  if (ftps_farmbox_open(farm.key, name, FTPS_FARM_KIND_SESSION, time(NULL),
+      box, boxlen, &der, &derlen) < 0) {
+    farm_event(errno == ESTALE ? FTPS_FARM_EV_MISS : FTPS_FARM_EV_BAD);
+    free(box);
+    return NULL;
+  }
+  free(box);
+  p = der;
+  sess = d2i_SSL_SESSION(NULL, &p, (long) derlen);
+  ftps_farmbox_free(der, derlen);
+  if (sess == NULL) {
+    farm_event(FTPS_FARM_EV_BAD);
+    return NULL;
+  }
+  if (binding.ready) {
+    (void) SSL_SESSION_set1_ticket_appdata(sess, binding.nonce,
+      sizeof(binding.nonce));
+  }
+  if (info->session_ctx != NULL) {
+    (void) SSL_CTX_add_session(info->session_ctx, sess);
+  }
+  info->from_farm = 1;
+  farm_event(FTPS_FARM_EV_HIT);
+  return sess;
+}
+
+int ftps_ctx_from_farm(ftps_conn_t *ssl) {
+  ssl_info_t *info = info_of(ssl);
+
+  return info != NULL && info->from_farm;
+}
+
 /* SECURITY: only sessions born on the control connection are bound. */
 static void bind_if_ctrl(SSL *ssl, SSL_SESSION *sess) {
   ssl_info_t *info = info_of(ssl);
@@ -348,9 +502,14 @@ static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
      * clients that keep the ticket they resumed with (JSSE ignores the
      * renewed one) would offer another FTP session's ticket on every data
      * connection: there, only our own tickets resume. */
-    if (ok && SSL_version(ssl) < TLS1_3_VERSION && !is_bound(sess)) {
+    if (ok && SSL_version(ssl) < TLS1_3_VERSION && !is_bound(sess) &&
+        !farm.shared_tickets) {
       ok = 0;
     }
+    /* In a farm with shared ticket keys another node's (or FTP session's)
+     * TLS 1.2 ticket resumes the control connection; the renewed ticket
+     * is bound to this process (ticket_gen_cb), and data connections
+     * still accept only bound ones (below). */
     return ok ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_IGNORE_RENEW;
   }
 
@@ -384,6 +543,9 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   if (info != NULL && info->role == FTPS_ROLE_CTRL &&
       info->session_ctx != NULL && SSL_version(ssl) < TLS1_3_VERSION) {
     (void) SSL_CTX_add_session(info->session_ctx, sess);
+    if (farm.on) {
+      farm_put(sess);
+    }
   }
   return 0;   /* the cache holds its own reference */
 }
@@ -770,6 +932,7 @@ static void set_session_handling(SSL_CTX *ctx) {
   (void) SSL_CTX_sess_set_cache_size(ctx, FTPS_SESSION_CACHE_SIZE);
   (void) SSL_CTX_set_timeout(ctx, FTPS_SESSION_TIMEOUT);
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+  SSL_CTX_sess_set_get_cb(ctx, farm_get_cb);
   (void) SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
     NULL);
   SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);

@@ -485,6 +485,10 @@ int ftps_io_resumed(ftps_io_t *io) {
   return io != NULL && SSL_session_reused(io->ssl) == 1;
 }
 
+int ftps_io_from_farm(ftps_io_t *io) {
+  return io != NULL && ftps_ctx_from_farm(io->ssl);
+}
+
 const char *ftps_io_sni(ftps_io_t *io) {
   return io != NULL ? ftps_ctx_sni(io->ssl) : NULL;
 }

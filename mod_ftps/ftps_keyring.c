@@ -22,6 +22,7 @@ static const char *trace_channel = "ftps.keyring";
 #define KEYRING_TICK_MAX  60
 
 static int timer_id = -1;
+static unsigned int tick_age = 0;
 
 static int keyring_tick(CALLBACK_FRAME) {
   int added;
@@ -31,7 +32,9 @@ static int keyring_tick(CALLBACK_FRAME) {
     timer_id = -1;
     return 0;
   }
-  added = ftps_ticketkeys_rotate(time(NULL));
+  /* In a farm (FTPSSessionTicketKeys ... shared redis) the ring comes from
+   * Redis, and one node rotates it there (ftps_farm.c). */
+  added = ftps_farm_ticketkeys_sync(tick_age, 0);
   if (added > 0) {
     pr_trace_msg(trace_channel, 9, "rotated the session-ticket keys: %d new, "
       "%u in the ring", added, ftps_ticketkeys_count());
@@ -53,6 +56,10 @@ int ftps_keyring_postparse(void) {
     pr_log_pri(PR_LOG_ERR, MOD_FTPS_VERSION ": FTPSSessionTicketKeys: "
       "cannot make the session-ticket key ring: %s", strerror(errno));
     return -1;
+  }
+  tick_age = age;
+  if (ftps_farm_shared_tickets()) {
+    (void) ftps_farm_ticketkeys_sync(age, 1);
   }
   if (timer_id >= 0) {
     (void) pr_timer_remove(timer_id, &ftps_module);

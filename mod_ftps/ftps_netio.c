@@ -56,10 +56,13 @@ static int data_wait_cb(void *arg) {
 }
 
 /* ftpdctl ftps sessions (ftps_stats.c). */
-static void count_handshake(int ctrl, int resumed) {
+static void count_handshake(int ctrl, int resumed, int from_farm) {
   ftps_stats_count(ctrl ? FTPS_STAT_CTRL_HANDSHAKE : FTPS_STAT_DATA_HANDSHAKE);
   if (resumed) {
     ftps_stats_count(ctrl ? FTPS_STAT_CTRL_RESUMED : FTPS_STAT_DATA_RESUMED);
+    if (ctrl && !from_farm) {
+      ftps_stats_count(FTPS_STAT_CTRL_LOCAL_HIT);
+    }
   }
 }
 
@@ -74,7 +77,7 @@ static void log_handshake(const char *what, ftps_io_t *io) {
   ftps_log(FTPS_LOG_INFO, "%s handshake ok: %s, %s, resumed=%s, sni=%s, "
     "client=%s", what, ftps_io_version(io), ftps_io_cipher(io),
     ftps_io_resumed(io) ? "yes" : "no", sni != NULL ? sni : "-", subject);
-  count_handshake(what[0] == 'c', ftps_io_resumed(io));
+  count_handshake(what[0] == 'c', ftps_io_resumed(io), ftps_io_from_farm(io));
 }
 
 /* ------------------------------------------------------------ control */

@@ -33,6 +33,7 @@ typedef struct {
   unsigned long fixed[FTPS_STAT_NFIXED];
   reason_slot_t reasons[FTPS_STATS_REASONS];
   unsigned long other_reasons;  /* the table was full */
+  int redis_down;               /* the farm's Redis is unreachable */
 } stats_t;
 
 static stats_t *stats = NULL;
@@ -40,7 +41,10 @@ static stats_t *stats = NULL;
 static const char *const fixed_names[FTPS_STAT_NFIXED] = {
   "control handshakes", "data handshakes", "control resumptions",
   "data resumptions", "control handshakes refused",
-  "data connections refused", "AUTH refused (FTPS unavailable)"
+  "data connections refused", "AUTH refused (FTPS unavailable)",
+  "control resumptions (local cache or ticket)",
+  "shared cache hits (Redis)", "shared cache misses (Redis)",
+  "shared entries refused (cannot authenticate)", "Redis errors"
 };
 
 /* The mapping this master made before a SIGHUP, if any. */
@@ -141,6 +145,10 @@ int ftps_stats_report(void (*line)(void *arg, const char *text), void *arg) {
     gmtime_r(&stats->since, &tm));
   snprintf(buf, sizeof(buf), "since: %s", when);
   line(arg, buf);
+  snprintf(buf, sizeof(buf), "redis: %s",
+    __atomic_load_n(&stats->redis_down, __ATOMIC_RELAXED) ? "unreachable"
+    : "ok or not used");
+  line(arg, buf);
   for (i = 0; i < FTPS_STAT_NFIXED; i++) {
     snprintf(buf, sizeof(buf), "%s: %lu", fixed_names[i],
       __atomic_load_n(&stats->fixed[i], __ATOMIC_RELAXED));
@@ -161,4 +169,13 @@ int ftps_stats_report(void (*line)(void *arg, const char *text), void *arg) {
     line(arg, buf);
   }
   return 0;
+}
+
+int ftps_stats_redis_state(int up) {
+  static int local_down = 0;    /* without the mapping: this process */
+  int *state = stats != NULL ? &stats->redis_down : &local_down;
+  int expect = up ? 1 : 0;
+
+  return __atomic_compare_exchange_n(state, &expect, up ? 0 : 1, FALSE,
+    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ? 1 : 0;
 }

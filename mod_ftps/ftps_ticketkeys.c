@@ -255,3 +255,97 @@ unsigned int ftps_ticketkeys_count(void) {
 size_t ftps_ticketkeys_memory(void) {
   return ring_len;
 }
+
+/* ---- the shared ring (issue 12): export for Redis, import from it ---- */
+
+/* Wire form: n (1) | per key: name (16) | aes (32) | hmac (32) |
+ * created (8, big-endian). Sealed by ftps_farmbox.c before it leaves the
+ * process; age and count are each node's own configuration. */
+#define WIRE_KEY_LEN  (KEY_NAME_LEN + KEY_LEN + KEY_LEN + 8)
+
+int ftps_ticketkeys_export(unsigned char **buf, size_t *len) {
+  unsigned char *b, *p;
+  unsigned int i;
+  int j;
+
+  if (ring == NULL || ring->n == 0 || buf == NULL || len == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  b = OPENSSL_malloc(1 + ring->n * WIRE_KEY_LEN);
+  if (b == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  b[0] = (unsigned char) ring->n;
+  p = b + 1;
+  for (i = 0; i < ring->n; i++) {
+    unsigned long long t = (unsigned long long) ring->keys[i].created;
+
+    memcpy(p, ring->keys[i].name, KEY_NAME_LEN);
+    memcpy(p + KEY_NAME_LEN, ring->keys[i].aes, KEY_LEN);
+    memcpy(p + KEY_NAME_LEN + KEY_LEN, ring->keys[i].hmac, KEY_LEN);
+    for (j = 7; j >= 0; j--) {
+      p[KEY_NAME_LEN + 2 * KEY_LEN + j] = (unsigned char) (t & 0xff);
+      t >>= 8;
+    }
+    p += WIRE_KEY_LEN;
+  }
+  *buf = b;
+  *len = 1 + ring->n * WIRE_KEY_LEN;
+  return 0;
+}
+
+void ftps_ticketkeys_export_free(unsigned char *buf, size_t len) {
+  OPENSSL_clear_free(buf, len);
+}
+
+int ftps_ticketkeys_import(const unsigned char *buf, size_t len) {
+  unsigned int i, n;
+  const unsigned char *p;
+
+  if (ring == NULL || buf == NULL || len < 1) {
+    errno = EINVAL;
+    return -1;
+  }
+  n = buf[0];
+  if (n == 0 || n > FTPS_TICKETKEYS_MAX_COUNT ||
+      len != 1 + (size_t) n * WIRE_KEY_LEN) {
+    errno = EBADMSG;
+    return -1;
+  }
+  if (n > ring->count) {
+    n = ring->count;    /* this node keeps fewer: the newest ones */
+  }
+  OPENSSL_cleanse(ring->keys, sizeof(ring->keys));
+  p = buf + 1;
+  for (i = 0; i < n; i++) {
+    unsigned long long t = 0;
+    int j;
+
+    memcpy(ring->keys[i].name, p, KEY_NAME_LEN);
+    memcpy(ring->keys[i].aes, p + KEY_NAME_LEN, KEY_LEN);
+    memcpy(ring->keys[i].hmac, p + KEY_NAME_LEN + KEY_LEN, KEY_LEN);
+    for (j = 0; j < 8; j++) {
+      t = (t << 8) | p[KEY_NAME_LEN + 2 * KEY_LEN + j];
+    }
+    ring->keys[i].created = (time_t) t;
+    p += WIRE_KEY_LEN;
+  }
+  ring->n = n;
+  return (int) n;
+}
+
+int ftps_ticketkeys_newest(time_t *created, unsigned char name[16]) {
+  if (ring == NULL || ring->n == 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (created != NULL) {
+    *created = ring->keys[0].created;
+  }
+  if (name != NULL) {
+    memcpy(name, ring->keys[0].name, KEY_NAME_LEN);
+  }
+  return 0;
+}

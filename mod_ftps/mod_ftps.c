@@ -34,7 +34,7 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
       "mod_ftps)");
     return;
   }
-  if (ftps_keyring_postparse() < 0) {
+  if (ftps_farm_postparse() < 0 || ftps_keyring_postparse() < 0) {
     pr_session_end(PR_SESS_END_FL_ERROR);
     return;
   }
@@ -50,6 +50,7 @@ static void ftps_postparse_ev(const void *event_data, void *user_data) {
 }
 
 static void ftps_restart_ev(const void *event_data, void *user_data) {
+  ftps_farm_restart();
   ftps_keyring_restart();
   ftps_ocsp_restart();
   ftps_conf_free_vhosts();
@@ -94,6 +95,7 @@ static int ftps_sess_init(void) {
   const ftps_vhost_t *vh;
 
   ftps_keyring_sess_init();
+  ftps_farm_sess_init();
   ftps_ocsp_restart();          /* the master's timer: never in a session */
   /* The master's FTPSReload timers and markers are not the session's. */
   ftps_reload_sess_init();

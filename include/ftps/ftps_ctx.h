@@ -113,4 +113,31 @@ const char *ftps_ctx_refusal(ftps_conn_t *ssl);
  * depth, subject, issuer, serial), or NULL. For logs only (B12). */
 const char *ftps_ctx_verify_error(ftps_conn_t *ssl);
 
+/* The farm (issue 12, FTPSSessionCache redis): the glue's Redis I/O.
+ * put: store an entry until `expires` (0 or -1). get: 0 and a malloc(3)ed
+ * entry, 1 not there, -1 Redis failed. event: a FTPS_FARM_EV_* outcome
+ * (for `ftpdctl ftps sessions`). Every call must be bounded in time and
+ * must never fail a handshake. */
+#define FTPS_FARM_EV_HIT   1    /* a control session resumed from Redis */
+#define FTPS_FARM_EV_MISS  2    /* asked Redis, nothing usable there */
+#define FTPS_FARM_EV_BAD   3    /* an entry failed authentication */
+typedef struct {
+  int (*put)(const char *name, const unsigned char *val, size_t len,
+    time_t expires);
+  int (*get)(const char *name, unsigned char **val, size_t *len);
+  void (*event)(int ev);
+} ftps_farm_io_t;
+
+/* Share TLS 1.2 control sessions through io, sealed with the 32-byte key,
+ * under names starting with prefix, for at most timeout seconds. Process-
+ * wide; set in the master before forking. 0 or -1 (EINVAL). */
+int ftps_ctx_set_farm(const unsigned char *key, const char *prefix,
+  long timeout, const ftps_farm_io_t *io);
+/* The ticket keys are shared: other nodes' TLS 1.2 tickets resume control
+ * connections (data connections still need this FTP session's own). */
+void ftps_ctx_set_farm_tickets(int shared);
+void ftps_ctx_clear_farm(void);
+/* 1 if this (control) connection resumed a session from the farm. */
+int ftps_ctx_from_farm(ftps_conn_t *ssl);
+
 #endif /* FTPS_CTX_H */

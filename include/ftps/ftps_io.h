@@ -77,6 +77,8 @@ const char *ftps_io_version(ftps_io_t *io);
 const char *ftps_io_cipher(ftps_io_t *io);
 int ftps_io_resumed(ftps_io_t *io);
 const char *ftps_io_sni(ftps_io_t *io);
+/* 1 if the control connection resumed a session from the farm (Redis). */
+int ftps_io_from_farm(ftps_io_t *io);
 unsigned long ftps_io_bytes_read(ftps_io_t *io);
 
 /* The client certificate, verified: a new reference (ftps_cert_free()),

@@ -50,4 +50,15 @@ int ftps_ticketkeys_matches(unsigned int age, unsigned int count);
 unsigned int ftps_ticketkeys_count(void);
 size_t ftps_ticketkeys_memory(void);
 
+/* The shared ring (FTPSSessionTicketKeys ... shared redis, issue 12).
+ * export: the whole ring as bytes (OPENSSL_malloc'ed; free with
+ * ftps_ticketkeys_export_free, which wipes). import: replace this ring's
+ * keys with an exported ring's (its newest `count` keys); returns how many
+ * keys it now holds, or -1 (EINVAL no ring; EBADMSG malformed). newest:
+ * the newest key's creation time and public name. */
+int ftps_ticketkeys_export(unsigned char **buf, size_t *len);
+void ftps_ticketkeys_export_free(unsigned char *buf, size_t len);
+int ftps_ticketkeys_import(const unsigned char *buf, size_t len);
+int ftps_ticketkeys_newest(time_t *created, unsigned char name[16]);
+
 #endif /* FTPS_TICKETKEYS_H */

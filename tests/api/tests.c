@@ -31,6 +31,7 @@ static const struct {
   { "ftps_policy_keys", tests_get_policy_keys_suite },
   { "ftps_watch",  tests_get_watch_suite },
   { "ftps_certinfo", tests_get_certinfo_suite },
+  { "ftps_farmbox", tests_get_farmbox_suite },
 };
 
 static int suite_selected(const char *want, const char *name) {

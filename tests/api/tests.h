@@ -34,6 +34,7 @@ Suite *tests_get_staple_suite(void);
 Suite *tests_get_policy_keys_suite(void);
 Suite *tests_get_watch_suite(void);
 Suite *tests_get_certinfo_suite(void);
+Suite *tests_get_farmbox_suite(void);
 
 /*
  * Test certificates, generated in-process on first use into a fresh

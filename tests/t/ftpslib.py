@@ -215,7 +215,7 @@ LoadModule mod_ftps.c
 ServerName "ftps-test"
 ServerType standalone
 DefaultServer on
-DefaultAddress 127.0.0.1
+DefaultAddress {host}
 SocketBindTight on
 Port {port}
 UseIPv6 off
@@ -253,7 +253,7 @@ AllowOverwrite on
 
 # What a <VirtualHost> needs of the server config: nothing flows into it.
 VHOST_TEMPLATE = """\
-<VirtualHost 127.0.0.1>
+<VirtualHost {host}>
   ServerName "{name}"
   Port {port}
   AuthOrder mod_auth_file.c
@@ -320,16 +320,19 @@ class Server:
                main port (name-based, with a ServerAlias among its lines),
                lines=[...]); "{ftpslog}" in glob/vhost lines is FTPSLog's path
     users:     more users beside alice, each (name, password, uid, ((group, gid), ...))
+    host:      the address it binds (DefaultAddress, <VirtualHost>), e.g.
+               127.0.0.2 for a second farm node
     """
 
     def __init__(self, ftps=(), extra=(), defaults=True, implicit=False, preload=(),
-                 head=(), files=True, glob=(), vhosts=(), users=()):
+                 head=(), files=True, glob=(), vhosts=(), users=(), host="127.0.0.1"):
         if not CONFIG["module"]:
             raise ServerError("ftpslib.configure(module=...) was not called")
         self.pki = pki()
         self.dir = mkdtemp("ftps-srv-")
         self.home = os.path.join(self.dir, "home", USER)
         self.implicit = implicit
+        self.host = host          # the address it binds (DefaultAddress)
         self.port = free_port()
         self.proc = None
         self._scan_pos = {}
@@ -348,7 +351,7 @@ class Server:
             port = free_port() if vh.get("own_port") else self.port
             self.vport[vh["name"]] = port
             blocks.append(VHOST_TEMPLATE.format(
-                name=vh["name"], port=port, dir=self.dir,
+                name=vh["name"], port=port, dir=self.dir, host=host,
                 lines="\n".join("  " + l.replace("{ftpslog}", self.ftps_log_path)
                                 for l in vh.get("lines", ()))))
         globalblock = ""
@@ -365,6 +368,7 @@ class Server:
         with open(self.conf_path, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 moddir=os.path.dirname(CONFIG["module"]), port=self.port, dir=self.dir,
+                host=host,
                 user=runas, extra="\n".join(extra), preload="\n".join(preload),
                 head="\n".join(head), globalblock=globalblock,
                 vhostblocks="\n".join(blocks),
@@ -493,7 +497,7 @@ class Server:
                           % (deadline, last, self.diagnostics()))
 
     def _probe(self):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as s:
+        with socket.create_connection((self.host, self.port), timeout=3) as s:
             if self.implicit:
                 s = self.pki.client_context().wrap_socket(s, server_hostname="127.0.0.1")
             f = s.makefile("rb")
@@ -744,7 +748,8 @@ class Raw:
         self.buf = b""
         self.banner = None
         if connect:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+            self.sock = socket.create_connection((getattr(srv, "host", "127.0.0.1"), self.port),
+                                                 timeout=timeout)
             if implicit:
                 self.starttls()
             self.banner = self.reply()
@@ -825,7 +830,8 @@ class Raw:
         return int(m.group(5)) * 256 + int(m.group(6))
 
     def data_connect(self, port, tls=False, session="control", context=None):
-        s = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
+        s = socket.create_connection((getattr(self.srv, "host", "127.0.0.1"), port),
+                                     timeout=self.timeout)
         if tls:
             if session == "control":
                 session, context = self.sock.session, self.sock.context

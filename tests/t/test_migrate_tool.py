@@ -642,7 +642,7 @@ EVERY = [
     ("TLSRequired auth+data", "TLSRequired", "changed"),
     ("TLSServerCipherPreference on", "TLSServerCipherPreference", "not needed"),
     ("TLSServerInfoFile {pki}/serverinfo.pem", "TLSServerInfoFile", "not supported"),
-    ("TLSSessionCache internal: 1800", "TLSSessionCache", "not supported"),
+    ("TLSSessionCache internal: 1800", "TLSSessionCache", "not needed"),
     ("TLSSessionTicketKeys age 12h count 25", "TLSSessionTicketKeys", "translated"),
     ("TLSSessionTickets on", "TLSSessionTickets", "translated"),          # PENDING
     ("TLSStapling on", "TLSStapling", "not needed"),
