@@ -18,6 +18,7 @@
 #include "ftps/ftps_prot.h"
 #include "ftps/ftps_state.h"
 #include "ftps/ftps_ctx.h"
+#include "ftps/ftps_warm.h"
 #include "ftps/ftps_io.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_cert.h"

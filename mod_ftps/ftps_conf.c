@@ -702,10 +702,20 @@ static void report(server_rec *s, const char *msg) {
 
 /* Who a vhost is, for its session-ID context: sessions made on one vhost
  * never resume on another (see ftps_ctx_build). */
+/* Does the configuration make this server part of a farm (docs/farm.md)? */
+static int farm_configured(void) {
+  int cache = 0, shared = 0;
+  long timeout = 0;
+  const char *key_file = NULL;
+
+  ftps_conf_farm(&cache, &timeout, &shared, &key_file);
+  return cache == FTPS_SESSION_CACHE_REDIS || shared;
+}
+
 static const char *vhost_id(server_rec *s) {
   char sid[32];
 
-  if (ftps_farm_active()) {
+  if (farm_configured()) {
     /* A farm (docs/farm.md): the same vhost runs on every node, at other
      * addresses and ports, so it is named by its ServerName (the settings
      * it checks are still digested into the context by ftps_ctx_build). */
@@ -779,7 +789,7 @@ static int build_one(server_rec *s, ftps_vhost_t *vh,
   if (prepare != NULL) {
     (void) prepare(vh->ctx);
   }
-  ftps_ctx_warm_up(vh->ctx);
+  ftps_warm_up(vh->ctx);
   pr_trace_msg(trace_channel, 7, "built TLS context for '%s' (%s)",
     s->ServerName, ftps_policy_protocols_str(vh->policy.protocols));
   return 0;

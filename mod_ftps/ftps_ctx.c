@@ -24,6 +24,7 @@
 #include "ftps/ftps_farmbox.h"
 #include "ftps/ftps_sni.h"
 #include "ftps/ftps_trust.h"
+#include "ftps/ftps_sidctx.h"
 #include "ftps/ftps_staple.h"
 
 #define FTPS_NONCE_LEN  16
@@ -70,8 +71,6 @@ typedef struct {
   unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH];   /* see set_sid_ctx */
   ftps_ctx_sni_fn sni_fn;
   void *sni_arg;
-  void *staple;                     /* ftps_staple.c's record, or NULL */
-  void (*staple_free)(void *);
 } ctx_info_t;
 
 /*
@@ -112,9 +111,6 @@ static const char *ssl_reason(char *buf, size_t len) {
 
 static void free_ctx_info(ctx_info_t *ci) {
   if (ci != NULL) {
-    if (ci->staple != NULL && ci->staple_free != NULL) {
-      ci->staple_free(ci->staple);
-    }
     OPENSSL_free(ci->ciphers);
     OPENSSL_free(ci->ciphersuites);
     OPENSSL_free(ci->groups);
@@ -135,72 +131,6 @@ static ssl_info_t *info_of(SSL *ssl) {
 
 static ctx_info_t *ctx_info_of(SSL_CTX *ctx) {
   return SSL_CTX_get_app_data(ctx);
-}
-
-/* Drive a handshake between two SSLs joined by a BIO pair. */
-static int pump(SSL *client, SSL *server) {
-  int i;
-
-  for (i = 0; i < 32; i++) {
-    int c = SSL_do_handshake(client), s = SSL_do_handshake(server);
-    if (c == 1 && s == 1) {
-      return 0;
-    }
-    if ((c <= 0 && SSL_get_error(client, c) != SSL_ERROR_WANT_READ) ||
-        (s <= 0 && SSL_get_error(server, s) != SSL_ERROR_WANT_READ)) {
-      return -1;
-    }
-  }
-  return -1;
-}
-
-/* One client/server exchange; returns the client's session for reuse. */
-static SSL_SESSION *warm_exchange(SSL_CTX *cctx, SSL_CTX *sctx,
-    SSL_SESSION *resume) {
-  SSL *client = SSL_new(cctx), *server = SSL_new(sctx);
-  BIO *cb = NULL, *sb = NULL;
-  SSL_SESSION *sess = NULL;
-  char buf[16];
-  size_t n;
-
-  if (client != NULL && server != NULL &&
-      BIO_new_bio_pair(&cb, 0, &sb, 0) == 1) {
-    SSL_set_bio(client, cb, cb);
-    SSL_set_bio(server, sb, sb);
-    SSL_set_connect_state(client);
-    SSL_set_accept_state(server);
-    if (resume != NULL) {
-      (void) SSL_set_session(client, resume);
-    }
-    if (pump(client, server) == 0 &&
-        SSL_write_ex(server, "ok", 2, &n) == 1 &&
-        SSL_read_ex(client, buf, sizeof(buf), &n) == 1) {
-      sess = SSL_get1_session(client);
-    }
-  }
-  SSL_free(client);
-  SSL_free(server);
-  ERR_clear_error();
-  return sess;
-}
-
-void ftps_ctx_warm_up(SSL_CTX *ctx) {
-  SSL_CTX *cctx;
-  SSL_SESSION *sess;
-  long mode;
-
-  if (ctx == NULL || (cctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-    ERR_clear_error();
-    return;
-  }
-  /* Leave nothing behind in the server's session cache. */
-  mode = SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  sess = warm_exchange(cctx, ctx, NULL);
-  SSL_SESSION_free(warm_exchange(cctx, ctx, sess));
-  SSL_SESSION_free(sess);
-  (void) SSL_CTX_set_session_cache_mode(ctx, mode);
-  SSL_CTX_free(cctx);
-  ERR_clear_error();
 }
 
 int ftps_ctx_new_binding(void) {
@@ -257,26 +187,9 @@ void ftps_ctx_clear_role(SSL *ssl) {
   }
 }
 
-void *ftps_ctx_staple(const SSL_CTX *ctx) {
-  ctx_info_t *ci = ctx != NULL ? ctx_info_of((SSL_CTX *) ctx) : NULL;
-
-  return ci != NULL ? ci->staple : NULL;
-}
-
-int ftps_ctx_set_staple(SSL_CTX *ctx, void *staple, void (*free_fn)(void *)) {
-  ctx_info_t *ci = ctx != NULL ? ctx_info_of(ctx) : NULL;
-
-  if (ci == NULL) {
-    errno = EINVAL;
-    return -1;
-  }
-  ci->staple = staple;
-  ci->staple_free = free_fn;
-  return 0;
-}
-
 void ftps_ctx_free(SSL_CTX *ctx) {
   if (ctx != NULL) {
+    ftps_staple_free_ctx(ctx);
     free_ctx_info(ctx_info_of(ctx));
     (void) SSL_CTX_set_app_data(ctx, NULL);
     SSL_CTX_free(ctx);
@@ -940,63 +853,6 @@ static void set_session_handling(SSL_CTX *ctx) {
   SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 }
 
-/* One length-prefixed field of the canonical vhost description. */
-static int digest_field(EVP_MD_CTX *md, const char *name, const char *value) {
-  char head[64];
-  size_t vlen = value != NULL ? strlen(value) : 0;
-
-  snprintf(head, sizeof(head), "%s=%c%zu:", name, value != NULL ? 's' : '-',
-    vlen);
-  return EVP_DigestUpdate(md, head, strlen(head)) == 1 &&
-    EVP_DigestUpdate(md, value != NULL ? value : "", vlen) == 1 ? 0 : -1;
-}
-
-static int digest_int(EVP_MD_CTX *md, const char *name, long value) {
-  char buf[32];
-
-  snprintf(buf, sizeof(buf), "%ld", value);
-  return digest_field(md, name, buf);
-}
-
-/* The DER of every certificate and CRL the context trusts. */
-static int digest_store(EVP_MD_CTX *md, X509_STORE *store) {
-  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
-  int i;
-
-  for (i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
-    X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-    X509 *x = X509_OBJECT_get0_X509(o);
-    X509_CRL *crl = X509_OBJECT_get0_X509_CRL(o);
-    unsigned char *der = NULL;
-    int len = x != NULL ? i2d_X509(x, &der) :
-      crl != NULL ? i2d_X509_CRL(crl, &der) : 0;
-    int res = len < 0 ? -1 : EVP_DigestUpdate(md, der, (size_t) len) - 1;
-
-    OPENSSL_free(der);
-    if (res < 0) {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-static int digest_policy(EVP_MD_CTX *md, const ftps_policy_t *p,
-    const char *vhost_id) {
-  return digest_field(md, "mod_ftps sid_ctx v1 vhost", vhost_id) < 0 ||
-    digest_int(md, "verify", p->verify_client) < 0 ||
-    digest_int(md, "depth", p->verify_depth) < 0 ||
-    digest_field(md, "ca_file", p->ca_file) < 0 ||
-    digest_field(md, "ca_path", p->ca_path) < 0 ||
-    digest_field(md, "crl_file", p->crl_file) < 0 ||
-    digest_field(md, "crl_path", p->crl_path) < 0 ||
-    digest_int(md, "protocols", p->protocols) < 0 ||
-    digest_field(md, "groups", p->groups) < 0 ||
-    digest_field(md, "ciphers", p->ciphers) < 0 ||
-    digest_field(md, "ciphersuites", p->ciphersuites) < 0 ||
-    digest_int(md, "cert_login", p->cert_login) < 0 ||
-    digest_int(md, "user_field", p->user_field) < 0 ? -1 : 0;
-}
-
 /*
  * SECURITY: the session-ID context names the vhost and everything a
  * session proves (verification mode, trust anchors and CRLs with their
@@ -1013,8 +869,7 @@ static int set_sid_ctx(SSL_CTX *ctx, const ftps_policy_t *p,
 
   ok = md != NULL && ci != NULL &&
     EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-    digest_policy(md, p, vhost_id) == 0 &&
-    digest_store(md, SSL_CTX_get_cert_store(ctx)) == 0 &&
+    ftps_sidctx_digest(md, p, vhost_id, SSL_CTX_get_cert_store(ctx)) == 0 &&
     EVP_DigestFinal_ex(md, ci->sid_ctx, &len) == 1 &&
     len == sizeof(ci->sid_ctx) &&
     SSL_CTX_set_session_id_context(ctx, ci->sid_ctx, len) == 1;

@@ -19,7 +19,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "ftps/ftps_ctx.h"
 #include "ftps/ftps_staple.h"
 
 typedef struct {
@@ -69,19 +68,31 @@ static void staple_free(staple_t *st) {
   }
 }
 
-/* SECURITY (reloads): the record hangs on the context through
- * ftps_ctx_set_staple(), never on an ex_data index whose free callback
- * libcrypto would call after the module is unloaded. */
-static void free_staple_record(void *ptr) {
-  staple_free(ptr);
-}
+/* SECURITY (reloads): the record is the context's status-callback
+ * argument, which OpenSSL never frees, and ftps_ctx_free() frees it
+ * through ftps_staple_free_ctx(); never an ex_data index, whose free
+ * callback libcrypto would call after mod_dso unloads the module. */
+static staple_t *staple_of(const SSL_CTX *ctx) {
+  void *arg = NULL;
 
-static const staple_t *staple_of(const SSL_CTX *ctx) {
-  return ctx == NULL ? NULL : ftps_ctx_staple(ctx);
+  if (ctx == NULL ||
+      SSL_CTX_get_tlsext_status_arg((SSL_CTX *) ctx, &arg) != 1) {
+    return NULL;
+  }
+  return arg;
 }
 
 static void attach(SSL_CTX *ctx, staple_t *st) {
-  (void) ftps_ctx_set_staple(ctx, st, free_staple_record);
+  (void) SSL_CTX_set_tlsext_status_arg(ctx, st);
+}
+
+void ftps_staple_free_ctx(SSL_CTX *ctx) {
+  staple_t *st = staple_of(ctx);
+
+  if (st != NULL) {
+    attach(ctx, NULL);
+    staple_free(st);
+  }
 }
 
 static time_t asn1_to_time(const ASN1_GENERALIZEDTIME *t) {
@@ -241,7 +252,7 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
     ERR_clear_error();
     return -1;
   }
-  old = ftps_ctx_staple(ctx);
+  old = staple_of(ctx);
   if (old != NULL) {
     /* A fetched response replaces the last one; the fetch set-up stays. */
     st->url = old->url;
@@ -362,7 +373,7 @@ int ftps_staple_fetch_setup(SSL_CTX *ctx, char *err, size_t errlen) {
       "(authorityInfoAccess) with its issuer in the certificate file; give "
       "FTPSStaplingResponse");
   }
-  staple_free(ftps_ctx_staple(ctx));
+  staple_free(staple_of(ctx));
   attach(ctx, st);
   (void) SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
   return 0;

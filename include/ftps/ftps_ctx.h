@@ -49,14 +49,6 @@ ftps_ctx_t *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
  * Never SSL_CTX_free() such a context directly. */
 void ftps_ctx_free(ftps_ctx_t *ctx);
 
-/*
- * Run one full handshake (and resumption) against ctx entirely in memory,
- * in the master, so OpenSSL's lazily built state (algorithm fetch caches,
- * curve tables, ...) exists before the session processes fork and is
- * shared with them instead of being rebuilt in each one. Best effort.
- */
-void ftps_ctx_warm_up(ftps_ctx_t *ctx);
-
 /* Start a new binding: a fresh random nonce for this process. Call once in
  * every session process, before the first handshake. 0 or -1. */
 int ftps_ctx_new_binding(void);
@@ -70,14 +62,6 @@ int ftps_ctx_set_role(ftps_conn_t *ssl, int role);
  * refused, even if the context's own policy refuses it. After
  * ftps_ctx_set_role(); 0 or -1/EINVAL. */
 int ftps_ctx_set_allow_any_alpn(ftps_conn_t *ssl, int on);
-
-/* For the TLS layer's OCSP stapling (ftps_staple.c): a record kept with the
- * context and freed with it by ftps_ctx_free() through free_fn. (Not an
- * ex_data index: libcrypto would keep calling a free callback inside the
- * module after the module is unloaded at SIGHUP.) set replaces the pointer
- * only; the caller frees any previous record. */
-void *ftps_ctx_staple(const ftps_ctx_t *ctx);
-int ftps_ctx_set_staple(ftps_ctx_t *ctx, void *staple, void (*free_fn)(void *));
 
 /* Free what ftps_ctx_set_role() attached; call before SSL_free(). */
 void ftps_ctx_clear_role(ftps_conn_t *ssl);

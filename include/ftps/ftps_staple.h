@@ -61,4 +61,7 @@ int ftps_staple_fetch(struct ssl_ctx_st *ctx, int timeout, char *err,
 /* FTPS_STAPLE_* for ctx's response at time now. */
 int ftps_staple_state(const struct ssl_ctx_st *ctx, time_t now);
 
+/* Free the response ctx carries (ftps_ctx_free() calls it). */
+void ftps_staple_free_ctx(struct ssl_ctx_st *ctx);
+
 #endif /* FTPS_STAPLE_H */
