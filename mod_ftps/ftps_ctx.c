@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +25,7 @@
 #include "ftps/ftps_trust.h"
 #include "ftps/ftps_sidctx.h"
 #include "ftps/ftps_staple.h"
+#include "ftps/ftps_tlserr.h"
 
 #define FTPS_NONCE_LEN  16
 
@@ -82,31 +82,6 @@ static struct {
   int ready;
   unsigned char nonce[FTPS_NONCE_LEN];
 } binding;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  errno = EINVAL;
-  return -1;
-}
-
-/* The most specific OpenSSL reason in the queue, then clear it. */
-static const char *ssl_reason(char *buf, size_t len) {
-  unsigned long e, last = 0;
-
-  while ((e = ERR_get_error()) != 0) {
-    last = e;
-  }
-  if (last == 0) {
-    snprintf(buf, len, "%s", strerror(errno));
-  } else {
-    ERR_error_string_n(last, buf, len);
-  }
-  return buf;
-}
 
 
 static void free_ctx_info(ctx_info_t *ci) {
@@ -802,7 +777,7 @@ static int set_protocols(SSL_CTX *ctx, int mask, char *err, size_t errlen) {
   }
   if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, max) != 1) {
-    return fail(err, errlen, "FTPSProtocol: cannot enable %s",
+    return ftps_tlserr_fail(err, errlen, "FTPSProtocol: cannot enable %s",
       ftps_policy_protocols_str(mask));
   }
   return 0;
@@ -814,14 +789,14 @@ static int set_ciphers(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
 
   ERR_clear_error();
   if (p->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, p->ciphers) != 1) {
-    return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
-      "TLS 1.2 cipher: %s", p->ciphers, ssl_reason(why, sizeof(why)));
+    return ftps_tlserr_fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
+      "TLS 1.2 cipher: %s", p->ciphers, ftps_tlserr_reason(why, sizeof(why)));
   }
   if (p->ciphersuites != NULL &&
       SSL_CTX_set_ciphersuites(ctx, p->ciphersuites) != 1) {
-    return fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
+    return ftps_tlserr_fail(err, errlen, "FTPSCipherSuite: '%s' selects no usable "
       "TLS 1.3 cipher suite: %s", p->ciphersuites,
-      ssl_reason(why, sizeof(why)));
+      ftps_tlserr_reason(why, sizeof(why)));
   }
   return 0;
 }
@@ -833,8 +808,8 @@ static int set_groups(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
 
   ERR_clear_error();
   if (p->groups != NULL && SSL_CTX_set1_groups_list(ctx, p->groups) != 1) {
-    return fail(err, errlen, "FTPSGroups: OpenSSL refuses '%s': %s",
-      p->groups, ssl_reason(why, sizeof(why)));
+    return ftps_tlserr_fail(err, errlen, "FTPSGroups: OpenSSL refuses '%s': %s",
+      p->groups, ftps_tlserr_reason(why, sizeof(why)));
   }
   return 0;
 }
@@ -876,7 +851,7 @@ static int set_sid_ctx(SSL_CTX *ctx, const ftps_policy_t *p,
   EVP_MD_CTX_free(md);
   ERR_clear_error();
   if (!ok) {
-    return fail(err, errlen, "cannot compute the session-ID context of "
+    return ftps_tlserr_fail(err, errlen, "cannot compute the session-ID context of "
       "vhost '%s'", vhost_id);
   }
   return 0;
@@ -893,7 +868,7 @@ SSL_CTX *ftps_ctx_build(const ftps_policy_t *p, const char *vhost_id,
   ERR_clear_error();
   ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == NULL || attach_ctx_info(ctx, p) < 0) {
-    fail(err, errlen, "cannot create a TLS context");
+    ftps_tlserr_fail(err, errlen, "cannot create a TLS context");
     SSL_CTX_free(ctx);
     return NULL;
   }

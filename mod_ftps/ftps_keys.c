@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +29,7 @@
 
 #include "ftps/ftps_keys.h"
 #include "ftps/ftps_policy.h"
+#include "ftps/ftps_tlserr.h"
 
 #define SECRET_LEN  4096    /* one page: FTPS_PASSPHRASE_MAX + NUL fits */
 
@@ -48,30 +48,6 @@ typedef struct {
   int len;                  /* -1: fetching failed (err says why) */
   char err[512];
 } unlock_t;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  errno = EINVAL;
-  return -1;
-}
-
-static const char *ssl_reason(char *buf, size_t len) {
-  unsigned long e, last = 0;
-
-  while ((e = ERR_get_error()) != 0) {
-    last = e;
-  }
-  if (last == 0) {
-    snprintf(buf, len, "unknown error");
-  } else {
-    ERR_error_string_n(last, buf, len);
-  }
-  return buf;
-}
 
 void ftps_keys_set_source(const char *program, const char *server_name,
     int allow_tty, int timeout_ms) {
@@ -207,15 +183,15 @@ static int reap(pid_t pid, long long deadline) {
 static int provider_verdict(const char *program, int got, int status,
     int timeout_ms, char *err, size_t errlen) {
   if (got == -2 || status == -2) {
-    return fail(err, errlen, "FTPSPassPhraseProvider '%s' did not answer "
+    return ftps_tlserr_fail(err, errlen, "FTPSPassPhraseProvider '%s' did not answer "
       "within %d seconds; it was killed", program, timeout_ms / 1000);
   }
   if (status == -1 || !WIFEXITED(status)) {
-    return fail(err, errlen, "FTPSPassPhraseProvider '%s' died (signal %d)",
+    return ftps_tlserr_fail(err, errlen, "FTPSPassPhraseProvider '%s' died (signal %d)",
       program, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   }
   if (WEXITSTATUS(status) != 0) {
-    return fail(err, errlen, "FTPSPassPhraseProvider '%s' failed (exit "
+    return ftps_tlserr_fail(err, errlen, "FTPSPassPhraseProvider '%s' failed (exit "
       "status %d%s)", program, WEXITSTATUS(status),
       WEXITSTATUS(status) == 127 ? ": cannot be run" : "");
   }
@@ -238,7 +214,7 @@ int ftps_keys_run_provider(const char *program, const char *server_name,
     timeout_ms = FTPS_PASSPHRASE_TIMEOUT * 1000;
   }
   if (pipe2(fds, O_CLOEXEC) < 0) {
-    return fail(err, errlen, "cannot run FTPSPassPhraseProvider '%s': %s",
+    return ftps_tlserr_fail(err, errlen, "cannot run FTPSPassPhraseProvider '%s': %s",
       program, strerror(errno));
   }
   deadline = now_ms() + timeout_ms;
@@ -247,7 +223,7 @@ int ftps_keys_run_provider(const char *program, const char *server_name,
   (void) close(fds[1]);
   if (pid < 0) {
     (void) close(fds[0]);
-    return fail(err, errlen, "cannot run FTPSPassPhraseProvider '%s': %s",
+    return ftps_tlserr_fail(err, errlen, "cannot run FTPSPassPhraseProvider '%s': %s",
       program, strerror(errno));
   }
   got = read_until(fds[0], buf, buflen, deadline);
@@ -259,7 +235,7 @@ int ftps_keys_run_provider(const char *program, const char *server_name,
   }
   buf[strcspn(buf, "\r\n")] = '\0';
   if (buf[0] == '\0') {
-    return fail(err, errlen, "FTPSPassPhraseProvider '%s' printed no "
+    return ftps_tlserr_fail(err, errlen, "FTPSPassPhraseProvider '%s' printed no "
       "passphrase", program);
   }
   return (int) strlen(buf);
@@ -325,7 +301,7 @@ EVP_PKEY *ftps_keys_read_pem_key(BIO *bio, const char *key_file, char *err,
       snprintf(err, errlen, "%s", u.err);
     } else {
       snprintf(err, errlen, "%s%s", u.secret != NULL ? "wrong passphrase? " :
-        "", ssl_reason(why, sizeof(why)));
+        "", ftps_tlserr_reason(why, sizeof(why)));
     }
   }
   unlock_done(&u);
@@ -361,8 +337,8 @@ static int load_pkcs12(const char *file, loaded_t *out, char *err,
   u.key_file = file;
   if (bio == NULL || (p12 = d2i_PKCS12_bio(bio, NULL)) == NULL) {
     BIO_free(bio);
-    return fail(err, errlen, "FTPSCertificate: '%s' is not a readable "
-      "PKCS#12 file: %s", file, ssl_reason(why, sizeof(why)));
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' is not a readable "
+      "PKCS#12 file: %s", file, ftps_tlserr_reason(why, sizeof(why)));
   }
   BIO_free(bio);
   /* No passphrase needed when the MAC verifies with none. */
@@ -371,11 +347,11 @@ static int load_pkcs12(const char *file, loaded_t *out, char *err,
   } else if (PKCS12_verify_mac(p12, "", 0) == 1) {
     pass = "";
   } else if (fetch(&u) < 0) {
-    fail(err, errlen, "FTPSCertificate: cannot open PKCS#12 file '%s': %s",
+    ftps_tlserr_fail(err, errlen, "FTPSCertificate: cannot open PKCS#12 file '%s': %s",
       file, u.err);
     goto done;
   } else if (PKCS12_verify_mac(p12, u.secret, u.len) != 1) {
-    fail(err, errlen, "FTPSCertificate: wrong passphrase for PKCS#12 file "
+    ftps_tlserr_fail(err, errlen, "FTPSCertificate: wrong passphrase for PKCS#12 file "
       "'%s'", file);
     goto done;
   } else {
@@ -383,8 +359,8 @@ static int load_pkcs12(const char *file, loaded_t *out, char *err,
   }
   if (PKCS12_parse(p12, pass, &out->key, &out->leaf, &out->chain) != 1 ||
       out->leaf == NULL || out->key == NULL) {
-    fail(err, errlen, "FTPSCertificate: PKCS#12 file '%s' holds no "
-      "certificate with its key: %s", file, ssl_reason(why, sizeof(why)));
+    ftps_tlserr_fail(err, errlen, "FTPSCertificate: PKCS#12 file '%s' holds no "
+      "certificate with its key: %s", file, ftps_tlserr_reason(why, sizeof(why)));
     goto done;
   }
   ok = 1;
@@ -443,9 +419,9 @@ static int load_uri(const char *uri, loaded_t *out, int want_certs,
   }
   if (store == NULL || (want_certs && out->leaf == NULL) ||
       (want_key && out->key == NULL)) {
-    rc = fail(err, errlen, "FTPSCertificate: '%s' gives no %s: %s", uri,
+    rc = ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' gives no %s: %s", uri,
       want_certs ? "certificate" : "private key",
-      u.len < 0 ? u.err : ssl_reason(why, sizeof(why)));
+      u.len < 0 ? u.err : ftps_tlserr_reason(why, sizeof(why)));
   }
   OSSL_STORE_close(store);
   UI_destroy_method(ui);
@@ -460,7 +436,7 @@ static int load_special(const char *cert_file, const char *key_file,
 
   if (ftps_policy_cert_source(cert_file) == FTPS_CERT_SRC_PKCS12) {
     if (!same_key) {
-      return fail(err, errlen, "FTPSCertificate: a PKCS#12 file ('%s') "
+      return ftps_tlserr_fail(err, errlen, "FTPSCertificate: a PKCS#12 file ('%s') "
         "holds its key: give no key-file", cert_file);
     }
     return load_pkcs12(cert_file, l, err, errlen);
@@ -472,7 +448,7 @@ static int load_special(const char *cert_file, const char *key_file,
     return 0;
   }
   if (ftps_policy_cert_source(key_file) != FTPS_CERT_SRC_URI) {
-    return fail(err, errlen, "FTPSCertificate: with the certificate '%s' "
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: with the certificate '%s' "
       "from a store, give the key as a store URI too (e.g. file:%s)",
       cert_file, key_file);
   }
@@ -498,9 +474,9 @@ int ftps_keys_use_special(SSL_CTX *ctx, const char *cert_file,
   ERR_clear_error();
   if (X509_check_private_key(l.leaf, l.key) != 1 ||
       SSL_CTX_use_cert_and_key(ctx, l.leaf, l.key, l.chain, 1) != 1) {
-    fail(err, errlen, "FTPSCertificate: key of '%s' does not match its "
+    ftps_tlserr_fail(err, errlen, "FTPSCertificate: key of '%s' does not match its "
       "certificate: %s", key_file != NULL ? key_file : cert_file,
-      ssl_reason(why, sizeof(why)));
+      ftps_tlserr_reason(why, sizeof(why)));
     loaded_free(&l);
     return -1;
   }

@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "ftps/ftps_staple.h"
+#include "ftps/ftps_tlserr.h"
 
 typedef struct {
   unsigned char *der;      /* NULL until fetched (FTPSStapling on alone) */
@@ -33,30 +33,6 @@ typedef struct {
   X509 *issuer;
 } staple_t;
 
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  errno = EINVAL;
-  return -1;
-}
-
-static const char *ssl_reason(char *buf, size_t len) {
-  unsigned long e, last = 0;
-
-  while ((e = ERR_get_error()) != 0) {
-    last = e;
-  }
-  if (last == 0) {
-    snprintf(buf, len, "no detail");
-  } else {
-    ERR_error_string_n(last, buf, len);
-  }
-  return buf;
-}
 
 static void staple_free(staple_t *st) {
   if (st != NULL) {
@@ -189,12 +165,12 @@ static int parse_into(SSL_CTX *ctx, const unsigned char *der, size_t len,
 
   if (resp == NULL || p != der + len) {
     OCSP_RESPONSE_free(resp);
-    return fail(err, errlen, "is not a DER OCSP response");
+    return ftps_tlserr_fail(err, errlen, "is not a DER OCSP response");
   }
   status = OCSP_response_status(resp);
   if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
     OCSP_RESPONSE_free(resp);
-    return fail(err, errlen, "is an unsuccessful OCSP response (%s)",
+    return ftps_tlserr_fail(err, errlen, "is an unsuccessful OCSP response (%s)",
       OCSP_response_status_str(status));
   }
   basic = OCSP_response_get1_basic(resp);
@@ -204,11 +180,11 @@ static int parse_into(SSL_CTX *ctx, const unsigned char *der, size_t len,
   OCSP_BASICRESP_free(basic);
   OCSP_RESPONSE_free(resp);
   if (leaf == NULL) {
-    return fail(err, errlen, "is not a response for this server's "
+    return ftps_tlserr_fail(err, errlen, "is not a response for this server's "
       "certificate(s)");
   }
   st->leaf = X509_dup(leaf);
-  return st->leaf != NULL ? 0 : fail(err, errlen, "out of memory");
+  return st->leaf != NULL ? 0 : ftps_tlserr_fail(err, errlen, "out of memory");
 }
 
 /* SSL_CTX_set_tlsext_status_cb(3), server side. */
@@ -243,7 +219,7 @@ int ftps_staple_set(SSL_CTX *ctx, const unsigned char *der, size_t len,
   st = OPENSSL_zalloc(sizeof(*st));
   if (st == NULL || (st->der = OPENSSL_memdup(der, len)) == NULL) {
     staple_free(st);
-    return fail(err, errlen, "out of memory");
+    return ftps_tlserr_fail(err, errlen, "out of memory");
   }
   st->len = (int) len;
   ERR_clear_error();
@@ -305,14 +281,14 @@ int ftps_staple_load(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     return ftps_staple_fetch_setup(ctx, err, errlen);
   }
   if (read_file(p->stapling_response, &der, &len) < 0) {
-    return fail(err, errlen, "FTPSStaplingResponse: cannot read '%s': %s",
+    return ftps_tlserr_fail(err, errlen, "FTPSStaplingResponse: cannot read '%s': %s",
       p->stapling_response, errno == EFBIG ? "empty or larger than 64 KiB" :
       strerror(errno));
   }
   rc = ftps_staple_set(ctx, der, len, why, sizeof(why));
   OPENSSL_free(der);
   if (rc < 0) {
-    return fail(err, errlen, "FTPSStaplingResponse: '%s' %s",
+    return ftps_tlserr_fail(err, errlen, "FTPSStaplingResponse: '%s' %s",
       p->stapling_response, why);
   }
   return 0;
@@ -368,7 +344,7 @@ int ftps_staple_fetch_setup(SSL_CTX *ctx, char *err, size_t errlen) {
   if (pick_fetch(ctx, st) < 0) {
     staple_free(st);
     ERR_clear_error();
-    return fail(err, errlen, "FTPSStapling on without FTPSStaplingResponse: "
+    return ftps_tlserr_fail(err, errlen, "FTPSStapling on without FTPSStaplingResponse: "
       "no certificate of this server names an OCSP responder "
       "(authorityInfoAccess) with its issuer in the certificate file; give "
       "FTPSStaplingResponse");
@@ -401,18 +377,18 @@ static BIO *post_request(const staple_t *st, int timeout, char *err,
 
   if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL) {
     OCSP_CERTID_free(id);
-    fail(err, errlen, "cannot make an OCSP request");
+    ftps_tlserr_fail(err, errlen, "cannot make an OCSP request");
   } else if (OSSL_HTTP_parse_url(st->url, &use_ssl, NULL, &host, &port,
       NULL, &path, NULL, NULL) != 1 || use_ssl) {
-    fail(err, errlen, "responder URL '%s' is not an http:// URL", st->url);
+    ftps_tlserr_fail(err, errlen, "responder URL '%s' is not an http:// URL", st->url);
   } else if ((body = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST),
       (const ASN1_VALUE *) req)) == NULL ||
       (resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL,
         NULL, NULL, NULL, NULL, 0, NULL, "application/ocsp-request", body,
         "application/ocsp-response", 1, FTPS_STAPLE_MAX_LEN, timeout,
         0)) == NULL) {
-    fail(err, errlen, "responder '%s' gave no response within %d seconds: "
-      "%s", st->url, timeout, ssl_reason(why, sizeof(why)));
+    ftps_tlserr_fail(err, errlen, "responder '%s' gave no response within %d seconds: "
+      "%s", st->url, timeout, ftps_tlserr_reason(why, sizeof(why)));
   }
   BIO_free(body);
   OPENSSL_free(host);
@@ -442,7 +418,7 @@ int ftps_staple_fetch(SSL_CTX *ctx, int timeout, char *err, size_t errlen) {
   BIO_free(resp);
   rc = n > 0 ? ftps_staple_set(ctx, buf, (size_t) n, why, sizeof(why)) : -1;
   if (rc < 0) {
-    fail(err, errlen, "responder '%s': the response %s", st->url,
+    ftps_tlserr_fail(err, errlen, "responder '%s': the response %s", st->url,
       n > 0 ? why : "is empty");
   }
   OPENSSL_cleanse(buf, sizeof(buf));

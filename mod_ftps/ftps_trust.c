@@ -10,7 +10,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,31 +21,7 @@
 #include "ftps/ftps_cert.h"
 #include "ftps/ftps_keys.h"
 #include "ftps/ftps_trust.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  errno = EINVAL;
-  return -1;
-}
-
-/* The most specific OpenSSL reason in the queue, then clear it. */
-static const char *ssl_reason(char *buf, size_t len) {
-  unsigned long e, last = 0;
-
-  while ((e = ERR_get_error()) != 0) {
-    last = e;
-  }
-  if (last == 0) {
-    snprintf(buf, len, "%s", strerror(errno));
-  } else {
-    ERR_error_string_n(last, buf, len);
-  }
-  return buf;
-}
+#include "ftps/ftps_tlserr.h"
 
 /* Add every PEM certificate (want_crls 0) or CRL (1) in file to store.
  * Returns the number added, or -1. */
@@ -127,11 +102,11 @@ static int load_trust(X509_STORE *store, const char *directive,
   n = is_dir ? load_pem_dir(store, path, want_crls) :
     load_pem_file(store, path, want_crls);
   if (n < 0) {
-    return fail(err, errlen, "%s: cannot load '%s': %s", directive, path,
-      errno != 0 ? strerror(errno) : ssl_reason(why, sizeof(why)));
+    return ftps_tlserr_fail(err, errlen, "%s: cannot load '%s': %s", directive, path,
+      errno != 0 ? strerror(errno) : ftps_tlserr_reason(why, sizeof(why)));
   }
   if (n == 0) {
-    return fail(err, errlen, "%s: '%s' holds no PEM %s", directive, path,
+    return ftps_tlserr_fail(err, errlen, "%s: '%s' holds no PEM %s", directive, path,
       want_crls ? "CRL" : "certificate");
   }
   return n;
@@ -184,7 +159,7 @@ static int refuse_expired(X509 *leaf, const char *file, char *err,
     snprintf(when, sizeof(when), "(unreadable date)");
   }
   ERR_clear_error();
-  return fail(err, errlen, "FTPSCertificate: certificate '%s' expired on "
+  return ftps_tlserr_fail(err, errlen, "FTPSCertificate: certificate '%s' expired on "
     "%s; renew it", file, when);
 }
 
@@ -200,14 +175,14 @@ static int read_leaf_type(const char *file, int *type, char *err,
   if (bio == NULL) {
     int xerrno = errno;
     ERR_clear_error();
-    return fail(err, errlen, "FTPSCertificate: cannot open certificate "
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: cannot open certificate "
       "file '%s': %s", file, strerror(xerrno));
   }
   leaf = PEM_read_bio_X509(bio, NULL, ftps_cert_no_passphrase, NULL);
   BIO_free(bio);
   if (leaf == NULL) {
-    return fail(err, errlen, "FTPSCertificate: '%s' holds no PEM "
-      "certificate (%s)", file, ssl_reason(why, sizeof(why)));
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' holds no PEM "
+      "certificate (%s)", file, ftps_tlserr_reason(why, sizeof(why)));
   }
   *type = EVP_PKEY_get_base_id(X509_get0_pubkey(leaf));
   if (refuse_expired(leaf, file, err, errlen) < 0) {
@@ -229,7 +204,7 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
   if (bio == NULL) {
     int xerrno = errno;
     ERR_clear_error();
-    return fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: cannot open key file '%s': "
       "%s", pair->key_file, strerror(xerrno));
   }
   /* Encrypted keys: the passphrase comes from FTPSPassPhraseProvider or
@@ -237,7 +212,7 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
   key = ftps_keys_read_pem_key(bio, pair->key_file, why, sizeof(why));
   BIO_free(bio);
   if (key == NULL) {
-    return fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' holds no usable private "
       "key: %s", pair->key_file, why);
   }
 
@@ -248,9 +223,9 @@ static int load_key(SSL_CTX *ctx, const ftps_cert_pair_t *pair, char *err,
       SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
     EVP_PKEY_free(key);
-    return fail(err, errlen, "FTPSCertificate: key '%s' does not match "
+    return ftps_tlserr_fail(err, errlen, "FTPSCertificate: key '%s' does not match "
       "certificate '%s': %s", pair->key_file, pair->cert_file,
-      ssl_reason(why, sizeof(why)));
+      ftps_tlserr_reason(why, sizeof(why)));
   }
   EVP_PKEY_free(key);
   return 0;
@@ -284,11 +259,11 @@ int ftps_trust_load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     }
     slot = key_type_name(type, &tname);
     if (slot == 2) {
-      return fail(err, errlen, "FTPSCertificate: '%s' has an unsupported "
+      return ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' has an unsupported "
         "key type; expected RSA or ECDSA", pair.cert_file);
     }
     if (seen[slot]++) {
-      return fail(err, errlen, "FTPSCertificate: '%s' is a second %s "
+      return ftps_tlserr_fail(err, errlen, "FTPSCertificate: '%s' is a second %s "
         "certificate; give at most one RSA and one ECDSA certificate",
         pair.cert_file, tname);
     }
@@ -298,8 +273,8 @@ int ftps_trust_load_certs(SSL_CTX *ctx, const ftps_policy_t *p, char *err,
     }
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(ctx, pair.cert_file) != 1) {
-      return fail(err, errlen, "FTPSCertificate: cannot load certificate "
-        "chain '%s': %s", pair.cert_file, ssl_reason(why, sizeof(why)));
+      return ftps_tlserr_fail(err, errlen, "FTPSCertificate: cannot load certificate "
+        "chain '%s': %s", pair.cert_file, ftps_tlserr_reason(why, sizeof(why)));
     }
     if (load_key(ctx, &pair, err, errlen) < 0) {
       return -1;
