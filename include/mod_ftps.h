@@ -220,7 +220,10 @@ int ftps_vhost_install_sni(ftps_ctx_t *ctx);
 void ftps_vhost_after_handshake(ftps_io_t *io);
 void ftps_vhost_update_feat(void);
 int ftps_vhost_sess_init(void);
-void ftps_vhost_tune_buffers(server_rec *s);
+
+/* ftps_xfer.c: the buffers of each protected transfer. */
+void ftps_xfer_size(cmd_rec *cmd);
+void ftps_xfer_restore(void);
 
 /* ftps_auth.c: certificate -> user mapping, 232 logins, data identity. */
 extern authtable ftps_authtab[];

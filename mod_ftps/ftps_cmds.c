@@ -147,12 +147,16 @@ MODRET ftps_pre_any(cmd_rec *cmd) {
   }
   if (ftps_session()->prot.prot == 'P') {
     ftps_fsio_arm(cmd);
+    if (ftps_prot_is_transfer(cmd->argv[0])) {
+      ftps_xfer_size(cmd);
+    }
   }
   return PR_DECLINED(cmd);
 }
 
 MODRET ftps_post_any(cmd_rec *cmd) {
   ftps_fsio_disarm(cmd);
+  ftps_xfer_restore();
   if (pr_cmd_cmp(cmd, PR_CMD_PASS_ID) == 0) {
     (void) ftps_session_logged_in();
   }
@@ -162,6 +166,7 @@ MODRET ftps_post_any(cmd_rec *cmd) {
 
 MODRET ftps_post_any_err(cmd_rec *cmd) {
   ftps_fsio_disarm(cmd);
+  ftps_xfer_restore();
   ftps_auth_check_cert_login(cmd);
   return PR_DECLINED(cmd);
 }

@@ -63,8 +63,6 @@ static void set_error(ftps_io_t *io, const char *what, int ssl_err) {
   errno = xerrno;
 }
 
-static void setup_bulk(ftps_io_t *io);
-
 ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
   ftps_io_t *io;
 
@@ -97,34 +95,61 @@ ftps_io_t *ftps_io_new(SSL_CTX *ctx, int fd, int role) {
     /* TLS 1.3: a data connection issues no tickets; an upload's server
      * never writes, so a ticket would stall the client (mod_tls #959). */
     (void) SSL_set_num_tickets(io->ssl, 0);
-    setup_bulk(io);
+    /* Several records per read(2). SECURITY: never on the control
+     * connection, where bytes after a CCC close_notify must stay in the
+     * socket for the clear-text reader. */
+    SSL_set_read_ahead(io->ssl, 1);
   }
   return io;
 }
 
-/*
- * Bulk data: read ahead (several records per read(2)) and buffer writes
- * (several records per write(2)), flushed at the end of each ftps_io_write.
- * SECURITY: never on the control connection, where bytes after a CCC
- * close_notify must stay in the socket for the clear-text reader.
- */
-static void setup_bulk(ftps_io_t *io) {
-  BIO *sock = SSL_get_wbio(io->ssl), *buf = BIO_new(BIO_f_buffer());
+/* Bytes of TLS framing around len bytes of records (header, tag, type). */
+static size_t framed(size_t len) {
+  return len + (len / 16384 + 1) * 64;
+}
 
-  SSL_set_read_ahead(io->ssl, 1);
-  SSL_set_default_read_buffer_len(io->ssl, FTPS_IO_DATA_BUFSZ);
-  /* Keep the record buffers for the life of the transfer: released after
-   * every drained read, a 256 KiB buffer is re-mapped and re-faulted per
-   * record batch (the idle-memory mode suits the control connection). */
-  SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
-  if (buf == NULL || BIO_set_write_buffer_size(buf, FTPS_IO_DATA_BUFSZ) != 1) {
-    BIO_free(buf);
-    return;   /* unbuffered still works */
+/*
+ * Size a data connection for its transfer, before the handshake. Buffers
+ * cost per connection: a 4 KiB download that set up 2 x 256 KiB spent more
+ * on mapping and faulting them than on its TLS handshake. So only bulk
+ * gets them: the receiver a read-ahead buffer of recv_len (several records
+ * per read(2)), the sender a write buffer holding one send_len write as
+ * records (one write(2) per ftps_io_write), kept for the transfer.
+ */
+int ftps_io_size_data(ftps_io_t *io, size_t send_len, size_t recv_len) {
+  BIO *sock, *buf;
+
+  if (io == NULL || io->role != FTPS_ROLE_DATA) {
+    errno = EINVAL;
+    return -1;
   }
+  if (send_len > FTPS_IO_DATA_BUFSZ) {
+    send_len = FTPS_IO_DATA_BUFSZ;
+  }
+  if (recv_len > FTPS_IO_DATA_BUFSZ) {
+    recv_len = FTPS_IO_DATA_BUFSZ;
+  }
+  if (recv_len > FTPS_IO_RECORD) {
+    SSL_set_default_read_buffer_len(io->ssl, framed(recv_len));
+    /* Released after every drained read, a large buffer would be
+     * re-mapped and re-faulted per record batch. */
+    SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
+  }
+  if (send_len <= FTPS_IO_RECORD || io->wbuf != NULL) {
+    return 0;     /* one write is one record: nothing to gather */
+  }
+  sock = SSL_get_wbio(io->ssl);
+  buf = BIO_new(BIO_f_buffer());
+  if (buf == NULL || BIO_set_write_buffer_size(buf, framed(send_len)) != 1) {
+    BIO_free(buf);
+    return 0;     /* unbuffered still works */
+  }
+  SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
   BIO_up_ref(sock);
   BIO_push(buf, sock);
   SSL_set0_wbio(io->ssl, buf);
   io->wbuf = buf;
+  return 0;
 }
 
 int ftps_io_enable_ktls(ftps_io_t *io) {

@@ -265,11 +265,16 @@ static ftps_io_t *data_new(int fd, const char **why) {
   const ftps_sess_t *s = ftps_session();
   ftps_ctx_t *ctx = s->ctrl_ctx != NULL ? s->ctrl_ctx : s->vhost->ctx;
   ftps_io_t *io = ftps_io_new(ctx, fd, FTPS_ROLE_DATA);
+  int sending = session.xfer.direction == PR_NETIO_IO_WR;
 
   if (io == NULL) {
     *why = strerror(errno);
     return NULL;
   }
+  /* As large as mod_xfer's buffer for this transfer (ftps_xfer.c). */
+  (void) ftps_io_size_data(io,
+    sending ? (size_t) pr_config_get_server_xfer_bufsz(PR_NETIO_IO_WR) : 0,
+    sending ? 0 : (size_t) pr_config_get_server_xfer_bufsz(PR_NETIO_IO_RD));
   ftps_io_set_wait_cb(io, data_wait_cb, NULL);
   (void) ftps_ctx_set_allow_any_alpn(ftps_io_conn(io),
     s->rules.options & FTPS_OPT_ALLOW_ANY_ALPN);
@@ -342,7 +347,10 @@ static int data_accept(pr_netio_stream_t *nstrm) {
   /* The core corks data sockets (TCP_CORK, inherited from the listening
    * socket): a corked handshake flight waits 200 ms in the kernel. */
   (void) setsockopt(nstrm->strm_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
-  raise_sndbuf(nstrm->strm_fd);
+  if (session.xfer.direction == PR_NETIO_IO_WR &&
+      pr_config_get_server_xfer_bufsz(PR_NETIO_IO_WR) >= FTPS_IO_DATA_BUFSZ) {
+    raise_sndbuf(nstrm->strm_fd);     /* bulk download */
+  }
 
   io = data_new(nstrm->strm_fd, &why);
   if (io == NULL) {

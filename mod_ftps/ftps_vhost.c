@@ -195,29 +195,9 @@ static void ftps_reinit_ev(const void *event_data, void *user_data) {
       "vhost switch after login");
   }
   follow_log();
-  if (ftps_session_engine_on()) {
-    ftps_vhost_tune_buffers(main_server);
-  }
   ftps_vhost_update_feat();
   pr_trace_msg(trace_channel, 7, "now serving vhost '%s'",
     main_server->ServerName);
-}
-
-/*
- * mod_xfer moves one buffer of main_server->tcp_{snd,rcv}buf_len bytes per
- * loop (16 KiB by default), each costing ~10 syscalls; with TLS, larger
- * buffers let one write(2)/read(2) carry many records (FTPS_IO_DATA_BUFSZ).
- */
-void ftps_vhost_tune_buffers(server_rec *s) {
-  if (s == NULL) {
-    return;
-  }
-  if (s->tcp_sndbuf_len < FTPS_IO_DATA_BUFSZ) {
-    s->tcp_sndbuf_len = FTPS_IO_DATA_BUFSZ;
-  }
-  if (s->tcp_rcvbuf_len < FTPS_IO_DATA_BUFSZ) {
-    s->tcp_rcvbuf_len = FTPS_IO_DATA_BUFSZ;
-  }
 }
 
 int ftps_vhost_sess_init(void) {

@@ -114,9 +114,6 @@ static int ftps_sess_init(void) {
    * them in an ever-larger heap of every idle session. */
   (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
-  if (vh != NULL && vh->policy.engine == 1) {
-    ftps_vhost_tune_buffers(main_server);
-  }
   pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.log_path != NULL) {
     (void) ftps_log_open(vh->policy.log_path);

@@ -23,9 +23,18 @@ typedef int (*ftps_io_wait_cb)(void *arg);
  * (FTPS_ROLE_*). The fd is made non-blocking until ftps_io_free(). */
 ftps_io_t *ftps_io_new(ftps_ctx_t *ctx, int fd, int role);
 
-/* Data connections move bulk data: records are read ahead and written
- * through a buffer of this size, so one syscall carries many records. */
+/* Data connections moving bulk data read records ahead and write them
+ * through a buffer of up to this size, so one syscall carries many
+ * records; FTPS_IO_RECORD is the most one record carries. */
 #define FTPS_IO_DATA_BUFSZ  (256 * 1024)
+#define FTPS_IO_RECORD      (16 * 1024)
+
+/* Before the handshake of a data connection: size its buffers for the
+ * transfer. send_len: the most the caller passes to one ftps_io_write;
+ * recv_len: the most it asks of one ftps_io_read (0: that way carries
+ * only the handshake and close_notify). Capped at FTPS_IO_DATA_BUFSZ;
+ * nothing is allocated for a transfer one record holds. 0 or -1. */
+int ftps_io_size_data(ftps_io_t *io, size_t send_len, size_t recv_len);
 
 /* Before the handshake of a data connection: let OpenSSL hand the record
  * layer to the kernel (kTLS) when the kernel and cipher allow it. Replaces
