@@ -819,6 +819,10 @@ static void set_session_handling(SSL_CTX *ctx) {
     SSL_SESS_CACHE_NO_INTERNAL_STORE);
   (void) SSL_CTX_sess_set_cache_size(ctx, FTPS_SESSION_CACHE_SIZE);
   (void) SSL_CTX_set_timeout(ctx, FTPS_SESSION_TIMEOUT);
+  /* TLS 1.3: one ticket after the control handshake (OpenSSL's default is
+   * two); every PASV/EPSV/PORT/EPRT brings a fresh one anyway
+   * (ftps_io_refresh_session), and data connections issue none. */
+  (void) SSL_CTX_set_num_tickets(ctx, 1);
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   SSL_CTX_sess_set_get_cb(ctx, farm_get_cb);
   (void) SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
