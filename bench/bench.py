@@ -417,7 +417,8 @@ def preflight(args):
 
 
 def peer_status(args):
-    """{peer: None if usable, else why not}, printed as the bench starts."""
+    """{peer: None if usable, else a phrase saying why not ("not available
+    (reason)", "not requested (...)")}, printed as the bench starts."""
     status = {}
     for p in P.PEERS:
         if p not in args.peer_list:
@@ -426,11 +427,11 @@ def peer_status(args):
             status[p] = "not needed (--only limits)"
         else:
             ok, why = P.availability(p)
-            status[p] = None if ok else why
+            status[p] = None if ok else "not available (%s)" % why
         if status[p] is None:
             log("%s: using %s (bench/peers/%s)" % (P.LABELS[p], P.version(p), p))
         else:
-            log("%s: not available (%s)" % (P.LABELS[p], status[p]))
+            log("%s: %s" % (P.LABELS[p], status[p]))
     return status
 
 
@@ -489,8 +490,8 @@ def tool_versions():
 def drop_peer(servers, status, col, why):
     """Stop every instance of a peer column that failed to start or warm up;
     the bench goes on without it."""
-    status[col] = why
-    log("%s: not available (%s)" % (P.LABELS[col], why.splitlines()[0]))
+    status[col] = "not available (%s)" % why.strip().replace("\n", " | ")[:600]
+    log("%s: %s" % (P.LABELS[col], status[col]))
     for name in [n for n, s in servers.items() if s.col == col]:
         servers.pop(name).stop()
 
@@ -617,7 +618,7 @@ def print_report(args, cfg, info, status, rounds, errors, table, acct_problems, 
               "RETRs): %s." % ", ".join(resumed))
     for p in P.PEERS:
         if status[p] is not None:
-            print("%s: not available (%s)." % (P.LABELS[p], status[p].splitlines()[0][:300]))
+            print("%s: %s." % (P.LABELS[p], status[p]))
     if "sessions" in args.metrics:
         print("\n¹ A session = connect, AUTH TLS, USER/PASS, PBSZ/PROT P, PASV, LIST, QUIT (plain: "
               "no TLS). Each starts when its server's master is waiting in accept() again; "

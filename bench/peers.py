@@ -66,7 +66,7 @@ def availability(peer):
     for rel in BINARIES[peer]:
         p = _pkg_path(peer, rel)
         if not os.access(p, os.X_OK):
-            return False, "%s not found; run bench/get-peers" % os.path.relpath(p, HERE)
+            return False, "%s not found; run bench/get-peers" % os.path.relpath(p, os.path.dirname(HERE))
     cp = subprocess.run(["ldd", _pkg_path(peer, BINARIES[peer][0])], capture_output=True,
                         stdin=subprocess.DEVNULL, timeout=30)
     missing = [l.split()[0] for l in cp.stdout.decode(errors="replace").splitlines()
