@@ -1,8 +1,9 @@
-"""Helpers for bench/bench.py: servers, certificates, /proc accounting, clients.
+"""Helpers for bench/bench.py: workspace, servers, /proc accounting, clients.
 
 Python 3 standard library only.  Everything this module creates lives under
-one temp dir (Workspace) and every proftpd it starts is tracked (Server), so
-cleanup() can stop them by PID and remove the files, also after a signal.
+one temp dir (Workspace), and every server it starts is tracked (Instance:
+ProFTPD here, the peers in peers.py), so stop_all() can stop them by PID and
+the workspace can be removed, also after a signal.
 """
 
 import ftplib
@@ -421,6 +422,9 @@ class Instance:
                         if banner.startswith(b"220"):
                             s.sendall(b"QUIT\r\n")
                             s.recv(512)
+                            # again: before the port answered, the reaper's
+                            # child may still have been a mount(8) it ran
+                            self._locate()
                             self.wait_quiet()
                             return self
                         last = "banner %r" % banner
@@ -640,9 +644,6 @@ class ProFTPD(Instance):
         if cp.returncode != 0:
             raise BenchError("proftpd -t rejected the %s config %s:\n%s" % (
                 self.name, self.conf, (cp.stdout + cp.stderr).decode(errors="replace").strip()))
-
-
-Server = ProFTPD        # the name bench.py and older scripts use
 
 
 def stop_all():
