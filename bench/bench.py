@@ -306,7 +306,33 @@ class Bench:
         if rc != 0 or not m:
             raise BenchError("openssl speed failed (exit %d): %s" % (rc, (out + err)[-300:]))
         aes = float(m.group(1)) * 1000 / MB
-        return dict(aes_gcm_mbps=aes, tcp_loopback_mbps=tcp_copy(self.cfg["copy"]))
+        out = dict(aes_gcm_mbps=aes, tcp_loopback_mbps=tcp_copy(self.cfg["copy"]))
+        out.update(self.handshake_limits())
+        return out
+
+    def handshake_limits(self):
+        """What a handshake's public-key operations cost on one core
+        (openssl speed), and the server's CPU for the TLS work of one
+        protected 4 KiB download alone (bench/handshake_cost: resumed TLS 1.3
+        data connection, in process, no sockets, no ProFTPD)."""
+        out = {}
+        rc, txt, err = B.run_client(["openssl", "speed", "-seconds", "1", "ecdhx25519",
+                                     "ecdsap256"], timeout=120)
+        m = re.search(r"ecdh \(X25519\)\s+[\d.]+s\s+([\d.]+)", txt)
+        if rc == 0 and m:
+            out["x25519_us"] = 1e6 / float(m.group(1))
+        m = re.search(r"ecdsa \(nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)", txt)
+        if rc == 0 and m:
+            out["ecdsa_sign_us"] = 1e6 / float(m.group(1))
+        tool = os.path.join(HERE, "handshake_cost")
+        if os.access(tool, os.X_OK):
+            cert, key = self.ws.certs["ec"]
+            rc, txt, err = B.run_client([tool, cert, key, "2000"], timeout=300)
+            m = re.search(r"server_us_per_data_connection ([\d.]+)", txt)
+            if rc != 0 or not m:
+                raise BenchError("bench/handshake_cost failed (exit %d): %s" % (rc, (txt + err)[-300:]))
+            out["tls_dc_floor_us"] = float(m.group(1))
+        return out
 
 
 def tcp_copy(nbytes):

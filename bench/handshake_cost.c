@@ -1,0 +1,133 @@
+/*
+ * handshake_cost.c -- the floor of one protected data connection: the
+ * server's CPU for a TLS 1.3 data connection that resumes the control
+ * session, carries one 4 KiB file and ends with close_notify, in process,
+ * over a BIO pair, with the module's own context (ftps_ctx_build) and
+ * binding. No sockets, no ProFTPD: what the TLS work alone costs, so that
+ * `make bench` can show how far each server's per-connection CPU is from
+ * it (bench.py runs this as one of the machine's limits).
+ *
+ *   bench/handshake_cost CERT KEY [ROUNDS]
+ *
+ * Prints "server_us_per_data_connection <us> <cipher>". OpenSSL and the
+ * TLS layer only (B2).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "ftps/ftps_ctx.h"
+#include "ftps/ftps_policy.h"
+
+static double server_us;
+
+static double cpu_us(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Time only the server's side of the exchange. */
+#define SERVER(stmt) do { \
+    double t0_ = cpu_us(); \
+    stmt; \
+    server_us += cpu_us() - t0_; \
+  } while (0)
+
+static SSL *pair(SSL_CTX *sctx, SSL_CTX *cctx, int role, SSL **client) {
+  SSL *s = NULL, *c = SSL_new(cctx);
+  BIO *sb, *cb;
+
+  SERVER(s = SSL_new(sctx));
+  BIO_new_bio_pair(&sb, 0, &cb, 0);
+  SERVER(SSL_set_bio(s, sb, sb); SSL_set_accept_state(s);
+    ftps_ctx_set_role(s, role);
+    if (role == FTPS_ROLE_DATA) {
+      SSL_set_num_tickets(s, 0);
+      SSL_set_read_ahead(s, 1);
+    });
+  SSL_set_bio(c, cb, cb);
+  SSL_set_connect_state(c);
+  *client = c;
+  return s;
+}
+
+static int pump(SSL *c, SSL *s) {
+  int i;
+
+  for (i = 0; i < 16; i++) {
+    int a = SSL_do_handshake(c), b;
+
+    SERVER(b = SSL_do_handshake(s));
+    if (a == 1 && b == 1) {
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  static char file[4096], buf[8192];
+  ftps_policy_t p;
+  char err[512];
+  SSL_CTX *sctx, *cctx;
+  SSL *s, *c;
+  SSL_SESSION *sess;
+  int i, rounds = argc > 3 ? atoi(argv[3]) : 2000;
+
+  if (argc < 3 || rounds < 1) {
+    fprintf(stderr, "usage: %s CERT KEY [ROUNDS]\n", argv[0]);
+    return 2;
+  }
+  ftps_policy_defaults(&p);
+  p.engine = 1;
+  p.protocols = FTPS_PROTO_TLS13;
+  p.certs[0].cert_file = argv[1];
+  p.certs[0].key_file = argv[2];
+  p.ncerts = 1;
+  if ((sctx = ftps_ctx_build(&p, "bench", err, sizeof(err))) == NULL) {
+    fprintf(stderr, "ftps_ctx_build: %s\n", err);
+    return 1;
+  }
+  ftps_ctx_new_binding();
+  cctx = SSL_CTX_new(TLS_client_method());
+
+  /* The control connection: a full handshake, then one reply, so the
+   * client holds a ticket bound to this session. */
+  s = pair(sctx, cctx, FTPS_ROLE_CTRL, &c);
+  if (pump(c, s) < 0 || SSL_write(s, "200 ok\r\n", 8) != 8 ||
+      SSL_read(c, buf, sizeof(buf)) <= 0 ||
+      (sess = SSL_get1_session(c)) == NULL) {
+    ERR_print_errors_fp(stderr);
+    return 1;
+  }
+
+  server_us = 0;
+  for (i = 0; i < rounds; i++) {
+    SSL *ds, *dc;
+
+    ds = pair(sctx, cctx, FTPS_ROLE_DATA, &dc);
+    SSL_set_session(dc, sess);
+    if (pump(dc, ds) < 0 || !SSL_session_reused(ds) ||
+        ftps_ctx_check_reuse(ds) != FTPS_REUSE_OK) {
+      fprintf(stderr, "data connection %d did not resume the control session\n", i);
+      ERR_print_errors_fp(stderr);
+      return 1;
+    }
+    SERVER(SSL_write(ds, file, sizeof(file)); SSL_shutdown(ds));
+    while (SSL_read(dc, buf, sizeof(buf)) > 0) {
+    }
+    SSL_shutdown(dc);
+    SERVER(SSL_read(ds, buf, sizeof(buf)); ftps_ctx_clear_role(ds);
+      SSL_free(ds));
+    SSL_free(dc);
+  }
+  printf("server_us_per_data_connection %.1f %s\n", server_us / rounds,
+    SSL_CIPHER_get_name(SSL_SESSION_get0_cipher(sess)));
+  return 0;
+}
