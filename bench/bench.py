@@ -392,8 +392,8 @@ def parse_args(argv):
                     "or a comma list of " + ",".join(P.PEERS))
     ap.add_argument("--tls", choices=("1.3", "1.2"), default="1.3",
                     help="TLS version the clients insist on (default 1.3)")
-    ap.add_argument("--port-base", type=int, default=46000,
-                    help="first of the 9 control ports (default 46000)")
+    ap.add_argument("--port-base", type=int, default=24000,
+                    help="first of the 9 control ports (default 24000, below the kernel's ephemeral range)")
     ap.add_argument("--tmpdir", help="where to create the workspace (default /dev/shm if "
                     "it has room, else $TMPDIR or /tmp)")
     a = ap.parse_args(argv)
