@@ -349,6 +349,138 @@ START_TEST (ftps_io_write_large_test) {
 }
 END_TEST
 
+/* ---- buffers sized per transfer (ftps_io_size_data) ------------------- */
+
+START_TEST (ftps_io_size_data_args_test) {
+  SSL_CTX *ctx = tlspair_server_ctx_ec(FTPS_PROTO_ALL);
+  ftps_io_t *io;
+  int sv[2], res;
+
+  errno = 0;
+  res = ftps_io_size_data(NULL, 1024, 0);
+  ck_assert_msg(res == -1 && errno == EINVAL, "NULL: Expected -1/EINVAL, "
+    "got %d/%d", res, errno);
+
+  tlspair_make_pair(sv);
+  io = ftps_io_new(ctx, sv[0], FTPS_ROLE_CTRL);
+  ck_assert(io != NULL);
+  errno = 0;
+  res = ftps_io_size_data(io, FTPS_IO_DATA_BUFSZ, 0);
+  ck_assert_msg(res == -1 && errno == EINVAL, "control connection: Expected "
+    "-1/EINVAL, got %d/%d", res, errno);
+  ck_assert_msg(BIO_method_type(SSL_get_wbio(ftps_io_conn(io))) !=
+    BIO_TYPE_BUFFER, "a control connection got a write buffer");
+  ftps_io_free(io);
+  close(sv[0]);
+  close(sv[1]);
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
+/* (send_len, written per ftps_io_write, buffered?) for TLS 1.3 and 1.2. */
+static const struct {
+  size_t send_len;
+  size_t chunk;
+  int buffered;
+} size_rows[] = {
+  { 0, 4096, 0 },                            /* a listing: default buffers */
+  { 4096, 4096, 0 },                         /* a small file */
+  { FTPS_IO_RECORD, FTPS_IO_RECORD, 0 },     /* one record: nothing to gather */
+  { FTPS_IO_RECORD + 1, FTPS_IO_RECORD + 1, 1 },
+  { FTPS_IO_DATA_BUFSZ, FTPS_IO_DATA_BUFSZ, 1 },
+  { 4 * FTPS_IO_DATA_BUFSZ, FTPS_IO_DATA_BUFSZ, 1 },   /* capped */
+  { 65536, 3 * 65536 + 5, 1 },               /* writes larger than the buffer */
+};
+
+START_TEST (ftps_io_size_data_write_test) {
+  SSL_CTX *ctx = tlspair_server_ctx_ec(FTPS_PROTO_ALL);
+  int row = _i / (int) TESTS_NELEMS(versions);
+  char report[TLSPAIR_REPORT_LEN], want[128];
+  unsigned char *big = malloc(TLSPAIR_BIG_LEN);
+  client_arg_t arg;
+  client_t client;
+  ftps_io_t *io;
+  size_t i, done;
+  int sv[2], rc, buffered;
+
+  ck_assert(big != NULL);
+  for (i = 0; i < TLSPAIR_BIG_LEN; i++) {
+    big[i] = tlspair_big_byte(i);
+  }
+  tlspair_make_pair(sv);
+  memset(&arg, 0, sizeof(arg));
+  arg.cfg.max_version = versions[_i % (int) TESTS_NELEMS(versions)];
+  arg.fd = sv[1];
+  client_start(&client, tlspair_body_receive_all, &arg, &sv[0], 1);
+  close(sv[1]);
+
+  io = ftps_io_new(ctx, sv[0], FTPS_ROLE_DATA);
+  ck_assert(io != NULL);
+  rc = ftps_io_size_data(io, size_rows[row].send_len, 0);
+  ck_assert_msg(rc == 0, "row %d: Expected 0, got %d", row, rc);
+  rc = ftps_io_accept(io, TLSPAIR_ACCEPT_MS);
+  ck_assert_msg(rc == 0, "row %d: handshake: %s", row, ftps_io_error(io));
+  buffered = BIO_method_type(SSL_get_wbio(ftps_io_conn(io))) ==
+    BIO_TYPE_BUFFER;
+  ck_assert_msg(buffered == size_rows[row].buffered, "row %d: send_len %zu: "
+    "Expected a write buffer: %d, got %d", row, size_rows[row].send_len,
+    size_rows[row].buffered, buffered);
+
+  for (done = 0; done < TLSPAIR_BIG_LEN; ) {
+    size_t n = TLSPAIR_BIG_LEN - done < size_rows[row].chunk ?
+      TLSPAIR_BIG_LEN - done : size_rows[row].chunk;
+    ssize_t w = ftps_io_write(io, big + done, n);
+
+    ck_assert_msg(w == (ssize_t) n, "row %d: Expected %zu, got %zd (%s)", row,
+      n, w, ftps_io_error(io));
+    done += n;
+  }
+  rc = ftps_io_shutdown(io, 0, 2000);
+  ck_assert_msg(rc == 0, "row %d: shutdown: %s", row, ftps_io_error(io));
+  ftps_io_free(io);
+  close(sv[0]);
+  free(big);
+
+  rc = client_finish(&client, report, sizeof(report));
+  ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
+  snprintf(want, sizeof(want), "total=%d bad=0 end=%d ", TLSPAIR_BIG_LEN,
+    SSL_ERROR_ZERO_RETURN);
+  ck_assert_msg(strstr(report, want) != NULL, "row %d: Expected '%s', got "
+    "'%s'", row, want, report);
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
+/* An upload sized for bulk still reads every byte, then close_notify. */
+START_TEST (ftps_io_size_data_read_test) {
+  SSL_CTX *ctx = tlspair_server_ctx_ec(FTPS_PROTO_ALL);
+  char buf[64], report[TLSPAIR_REPORT_LEN];
+  client_send_arg_t arg;
+  client_t client;
+  ftps_io_t *io;
+  ssize_t n;
+  int fd, rc;
+
+  fd = tlspair_send_client(&client, &arg, versions[_i], "upload bytes", 1);
+  io = ftps_io_new(ctx, fd, FTPS_ROLE_DATA);
+  ck_assert(io != NULL);
+  ck_assert_int_eq(ftps_io_size_data(io, 0, FTPS_IO_DATA_BUFSZ), 0);
+  rc = ftps_io_accept(io, TLSPAIR_ACCEPT_MS);
+  ck_assert_msg(rc == 0, "handshake: %s", ftps_io_error(io));
+  ck_assert_msg(BIO_method_type(SSL_get_wbio(ftps_io_conn(io))) !=
+    BIO_TYPE_BUFFER, "an upload got a write buffer");
+  server_expect(io, "upload bytes");
+  n = ftps_io_read(io, buf, sizeof(buf));
+  ck_assert_msg(n == 0 && ftps_io_got_close_notify(io) == 1, "Expected the "
+    "close_notify, got %d (%s)", (int) n, ftps_io_error(io));
+  ftps_io_free(io);
+  close(fd);
+  rc = client_finish(&client, report, sizeof(report));
+  ck_assert_msg(rc == 0, "client: Expected %d, got %d (%s)", 0, rc, report);
+  ftps_ctx_free(ctx);
+}
+END_TEST
+
 /* ---- deadlines and hostile peers -------------------------------------- */
 
 START_TEST (ftps_io_accept_timeout_test) {
@@ -913,6 +1045,11 @@ Suite *tests_get_io_suite(void) {
   tcase_add_loop_test(tc, ftps_io_shutdown_peer_streaming_test, 0,
     TESTS_NELEMS(versions));
   tcase_add_test(tc, ftps_io_free_restores_blocking_test);
+  tcase_add_test(tc, ftps_io_size_data_args_test);
+  tcase_add_loop_test(tc, ftps_io_size_data_write_test, 0,
+    TESTS_NELEMS(versions) * TESTS_NELEMS(size_rows));
+  tcase_add_loop_test(tc, ftps_io_size_data_read_test, 0,
+    TESTS_NELEMS(versions));
   suite_add_tcase(suite, tc);
 
   return suite;
