@@ -19,6 +19,7 @@
 
 #include "ftps/ftps_ctx.h"
 #include "ftps/ftps_policy.h"
+#include "ftps/ftps_warm.h"
 
 #define ROUNDS 2000
 static const char reply[] = "227 Entering Passive Mode (127,0,0,1,195,80).\r\n";
@@ -30,21 +31,6 @@ static double now_us(void) {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int pump(SSL *c, SSL *s) {
-  int i;
-
-  for (i = 0; i < 64; i++) {
-    int a = SSL_do_handshake(c), b = SSL_do_handshake(s);
-    if (a == 1 && b == 1) {
-      return 0;
-    }
-    if ((a <= 0 && SSL_get_error(c, a) != SSL_ERROR_WANT_READ) ||
-        (b <= 0 && SSL_get_error(s, b) != SSL_ERROR_WANT_READ)) {
-      return -1;
-    }
-  }
-  return -1;
-}
 
 static SSL *pair(SSL_CTX *sctx, SSL_CTX *cctx, int role, SSL_SESSION *sess,
     SSL **client) {
@@ -60,7 +46,7 @@ static SSL *pair(SSL_CTX *sctx, SSL_CTX *cctx, int role, SSL_SESSION *sess,
   if (sess != NULL) {
     SSL_set_session(c, sess);
   }
-  if (pump(c, s) < 0) {
+  if (ftps_warm_pump(c, s) < 0) {
     ERR_print_errors_fp(stderr);
     return NULL;
   }

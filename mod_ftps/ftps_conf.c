@@ -82,6 +82,16 @@ static int *store_int(cmd_rec *cmd, int value) {
   return c->argv[0];
 }
 
+/* The one argument, an absolute path, stored as a string. */
+MODRET store_absolute_path(cmd_rec *cmd) {
+  if (*((char *) cmd->argv[1]) != '/') {
+    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
+      "' is not an absolute path", NULL));
+  }
+  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
+  return PR_HANDLED(cmd);
+}
+
 #define PARSE_OR_FAIL(cmd, call) \
   do { \
     char err_[256]; \
@@ -230,12 +240,7 @@ MODRET set_ftpssharedkeyfile(cmd_rec *cmd) {
   CHECK_ARGS(cmd, 1);
   CHECK_CONF(cmd, CONF_ROOT);
   CHECK_NOT_DUPLICATE(cmd);
-  if (*((char *) cmd->argv[1]) != '/') {
-    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
-      "' is not an absolute path", NULL));
-  }
-  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
-  return PR_HANDLED(cmd);
+  return store_absolute_path(cmd);
 }
 
 /* usage: FTPSCertificate cert-file [key-file]  (repeatable: RSA + ECDSA) */
@@ -443,12 +448,7 @@ MODRET set_ftpstrustpath(cmd_rec *cmd) {
   CHECK_CONF(cmd, CONF_ROOT|CONF_VIRTUAL|CONF_GLOBAL);
   CHECK_NOT_IFSESSION(cmd);
   CHECK_NOT_DUPLICATE(cmd);
-  if (*((char *) cmd->argv[1]) != '/') {
-    CONF_ERROR(cmd, pstrcat(cmd->tmp_pool, "'", cmd->argv[1],
-      "' is not an absolute path", NULL));
-  }
-  (void) add_config_param_str(cmd->argv[0], 1, cmd->argv[1]);
-  return PR_HANDLED(cmd);
+  return store_absolute_path(cmd);
 }
 
 /* usage: FTPSUserName off|CommonName|EmailAddress|UPN|dotted-OID */

@@ -13,11 +13,10 @@
 
 #include "ftps/ftps_warm.h"
 
-/* Drive a handshake between two SSLs joined by a BIO pair. */
-static int pump(SSL *client, SSL *server) {
+int ftps_warm_pump(SSL *client, SSL *server) {
   int i;
 
-  for (i = 0; i < 32; i++) {
+  for (i = 0; i < 64; i++) {
     int c = SSL_do_handshake(client), s = SSL_do_handshake(server);
     if (c == 1 && s == 1) {
       return 0;
@@ -48,7 +47,7 @@ static SSL_SESSION *warm_exchange(SSL_CTX *cctx, SSL_CTX *sctx,
     if (resume != NULL) {
       (void) SSL_set_session(client, resume);
     }
-    if (pump(client, server) == 0 &&
+    if (ftps_warm_pump(client, server) == 0 &&
         SSL_write_ex(server, "ok", 2, &n) == 1 &&
         SSL_read_ex(client, buf, sizeof(buf), &n) == 1) {
       sess = SSL_get1_session(client);

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "tlspair.h"
+#include "ftps/ftps_warm.h"
 
 #define MAX_CONNS       3
 
@@ -581,20 +582,10 @@ static void vhosts_teardown(vhosts_t *vh) {
 static int bio_pump(SSL *client, SSL *server) {
   char buf[8];
   size_t n;
-  int i;
 
-  for (i = 0; i < 64; i++) {
-    int c = SSL_do_handshake(client), s = SSL_do_handshake(server);
-    if (c == 1 && s == 1) {
-      return SSL_write_ex(server, "ok", 2, &n) == 1 &&
-        SSL_read_ex(client, buf, sizeof(buf), &n) == 1 ? 0 : -1;
-    }
-    if ((c <= 0 && SSL_get_error(client, c) != SSL_ERROR_WANT_READ) ||
-        (s <= 0 && SSL_get_error(server, s) != SSL_ERROR_WANT_READ)) {
-      return -1;
-    }
-  }
-  return -1;
+  return ftps_warm_pump(client, server) == 0 &&
+    SSL_write_ex(server, "ok", 2, &n) == 1 &&
+    SSL_read_ex(client, buf, sizeof(buf), &n) == 1 ? 0 : -1;
 }
 
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include "tlspair.h"
 #include "ftps/ftps_ticketkeys.h"
+#include "ftps/ftps_warm.h"
 
 #define T0  ((time_t) 1000000)
 
@@ -116,22 +117,6 @@ END_TEST
 
 /* ---- real resumptions over a BIO pair --------------------------------- */
 
-static int pump(SSL *client, SSL *server) {
-  int i;
-
-  for (i = 0; i < 32; i++) {
-    int c = SSL_do_handshake(client), s = SSL_do_handshake(server);
-    if (c == 1 && s == 1) {
-      return 0;
-    }
-    if ((c <= 0 && SSL_get_error(client, c) != SSL_ERROR_WANT_READ) ||
-        (s <= 0 && SSL_get_error(server, s) != SSL_ERROR_WANT_READ)) {
-      return -1;
-    }
-  }
-  return -1;
-}
-
 /* One exchange offering resume (or none); *resumed set; the client's new
  * session (its ticket) is returned. */
 static SSL_SESSION *exchange(SSL_CTX *cctx, SSL_CTX *sctx,
@@ -152,7 +137,7 @@ static SSL_SESSION *exchange(SSL_CTX *cctx, SSL_CTX *sctx,
   if (resume != NULL) {
     ck_assert_int_eq(SSL_set_session(client, resume), 1);
   }
-  if (pump(client, server) == 0 &&
+  if (ftps_warm_pump(client, server) == 0 &&
       SSL_write_ex(server, "ok", 2, &n) == 1 &&
       SSL_read_ex(client, buf, sizeof(buf), &n) == 1) {
     *resumed = SSL_session_reused(client);

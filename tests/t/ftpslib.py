@@ -207,12 +207,9 @@ def pki():
 # Server
 # --------------------------------------------------------------------------
 
-CONF_TEMPLATE = """\
-{head}
-ModulePath {moddir}
-LoadModule mod_ftps.c
-{preload}
-ServerName "ftps-test"
+# Every test server's settings besides its modules and TLS (str.format
+# fields: host, port, user, dir); test_migrate_tool.py's sites use it too.
+SERVER_BODY = """\
 ServerType standalone
 DefaultServer on
 DefaultAddress {host}
@@ -243,6 +240,15 @@ AuthGroupFile {dir}/ftpd.group
 RequireValidShell off
 DefaultRoot ~
 AllowOverwrite on
+"""
+
+CONF_TEMPLATE = """\
+{head}
+ModulePath {moddir}
+LoadModule mod_ftps.c
+{preload}
+ServerName "ftps-test"
+""" + SERVER_BODY + """\
 {extra}
 <IfModule mod_ftps.c>
 {ftps}
@@ -905,13 +911,18 @@ def session_pid(srv):
     return kids[0]
 
 
+def proc_kib(pid, name, field):
+    """A "Field:   N kB" line of /proc/<pid>/<name>, in KiB."""
+    with open("/proc/%d/%s" % (pid, name)) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/%s" % (field, pid, name))
+
+
 def rss_kb(pid):
     """Resident memory of pid, KiB."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
+    return proc_kib(pid, "status", "VmRSS")
 
 
 def session_works(srv):

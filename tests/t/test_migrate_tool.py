@@ -26,7 +26,7 @@ import ssl
 import subprocess
 
 import ftpslib
-from ftpslib import (PASSWORD, PROFTPD, SYSTEM_MODULE_DIR, USER, Server, check, log,
+from ftpslib import (PASSWORD, PROFTPD, SERVER_BODY, SYSTEM_MODULE_DIR, USER, Server, check, log,
                      sha256)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,36 +45,7 @@ SITE_MAIN = """\
 # a site's proftpd.conf, adapted to the test (ports, paths, users)
 Include {site}/modules.conf
 ServerName "migrate-test"
-ServerType standalone
-DefaultServer on
-DefaultAddress 127.0.0.1
-SocketBindTight on
-Port {port}
-UseIPv6 off
-User {user}
-Group nogroup
-MaxInstances 30
-PidFile {dir}/proftpd.pid
-ScoreboardFile {dir}/proftpd.scoreboard
-SystemLog {dir}/system.log
-TransferLog {dir}/xfer.log
-WtmpLog off
-UseReverseDNS off
-<IfModule mod_ident.c>
-  IdentLookups off
-</IfModule>
-<IfModule mod_ctrls.c>
-  ControlsEngine off
-</IfModule>
-<IfModule mod_delay.c>
-  DelayEngine off
-</IfModule>
-AuthOrder mod_auth_file.c
-AuthUserFile {dir}/ftpd.passwd
-AuthGroupFile {dir}/ftpd.group
-RequireValidShell off
-DefaultRoot ~
-AllowOverwrite on
+""" + SERVER_BODY.replace("{host}", "127.0.0.1") + """\
 {body}
 """
 

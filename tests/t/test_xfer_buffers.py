@@ -8,16 +8,14 @@ bytes of every size around those boundaries, and the memory an idle
 protected session keeps after a listing."""
 
 import ftplib
-import hashlib
 import io
 import os
-import ssl
-
 import re
+import ssl
 import time
 
 from ftpslib import (USER, PASSWORD, Server, _proc_children, check, ftp_login,
-                     mkdtemp, quit_quietly, retr_bytes, server, sha256, stor_bytes)
+                     mkdtemp, proc_kib, quit_quietly, retr_bytes, server, sha256, stor_bytes)
 
 # Around one record (16 KiB), the default buffer and the bulk size (256 KiB).
 SIZES = (0, 1, 4096, 16383, 16384, 16385, 65543, 262143, 262144, 262145,
@@ -79,14 +77,6 @@ def test_retr_that_cannot_be_sized_fails_alone():
         check(sha256(data) == srv.files["big.bin"], "RETR after the refusals: wrong bytes")
     finally:
         quit_quietly(ftp)
-
-
-def _private_dirty_kib(pid):
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            if line.startswith("Private_Dirty:"):
-                return int(line.split()[1])
-    raise AssertionError("no Private_Dirty for %d" % pid)
 
 
 def _new_session(srv, before, login):
@@ -168,7 +158,8 @@ def test_idle_protected_session_keeps_no_bulk_buffers():
             lines = []
             ftp.retrlines("LIST", lines.append)
             check(any("big.bin" in l for l in lines), "LIST: %r" % lines[:3])
-        clear_kib, prot_kib = _private_dirty_kib(clear_pid), _private_dirty_kib(prot_pid)
+        clear_kib, prot_kib = (proc_kib(clear_pid, "smaps_rollup", "Private_Dirty"),
+                               proc_kib(prot_pid, "smaps_rollup", "Private_Dirty"))
         # Measured: ~200 KiB more with the fix, ~820 KiB more before it. In
         # the sanitizer build ASan's allocator decides (quarantine, redzones:
         # 2 MB apart), so there test_buffers_follow_the_transfer is the check.
@@ -177,8 +168,8 @@ def test_idle_protected_session_keeps_no_bulk_buffers():
                   "idle protected session holds %d KiB of private memory, a clear one %d KiB "
                   "(more than 450 KiB apart)" % (prot_kib, clear_kib))
         # And it still works after being measured.
-        data = hashlib.sha256(retr_bytes(prot, "big.bin")).hexdigest()
-        check(data == srv.files["big.bin"], "RETR after idling: wrong bytes")
+        check(sha256(retr_bytes(prot, "big.bin")) == srv.files["big.bin"],
+              "RETR after idling: wrong bytes")
     finally:
         quit_quietly(prot)
         quit_quietly(clear)
