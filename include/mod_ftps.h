@@ -221,9 +221,11 @@ void ftps_vhost_after_handshake(ftps_io_t *io);
 void ftps_vhost_update_feat(void);
 int ftps_vhost_sess_init(void);
 
-/* ftps_xfer.c: the buffers of each protected transfer. */
+/* ftps_xfer.c: the buffers of each protected transfer, and the control
+ * connection's read buffer. */
 void ftps_xfer_size(cmd_rec *cmd);
 void ftps_xfer_restore(void);
+void ftps_xfer_size_ctrl(void);
 
 /* ftps_auth.c: certificate -> user mapping, 232 logins, data identity. */
 extern authtable ftps_authtab[];

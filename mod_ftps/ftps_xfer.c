@@ -14,6 +14,9 @@
  * that moves bulk data: uploads (size unknown), and downloads of more than
  * the default buffer, sized to what remains of the file. The data
  * connection's TLS buffers follow the same sizes (ftps_netio.c).
+ *
+ * The control connection's read buffer is sized at session start to what
+ * the core ever reads into it: one command line (ftps_xfer_size_ctrl).
  */
 
 #include "mod_ftps.h"
@@ -92,4 +95,43 @@ void ftps_xfer_restore(void) {
   saved.server->tcp_sndbuf_len = saved.sndbuf_len;
   saved.server->tcp_rcvbuf_len = saved.rcvbuf_len;
   saved.server = NULL;
+}
+
+/* The core's own default for CommandBufferSize (src/main.c). */
+#define FTPS_XFER_CMD_BUFSZ (PR_TUNABLE_PATH_MAX + 7)
+
+/*
+ * At session start, before the first command is read. The core allocates
+ * the control connection's read buffer on the first read, sized like a
+ * transfer buffer (tcp_rcvbuf_len: the socket's receive buffer, 128 KiB by
+ * default) and zeroed, so 32 pages of every session. But it never reads
+ * more than one command line into it: pr_netio_telnet_gets2() caps each
+ * read at CommandBufferSize, whose default is PATH_MAX + 7. A buffer of
+ * that size gets the same read(2) calls and the same bytes; a smaller one
+ * would still work (lines spanning reads are joined), only with more reads.
+ */
+void ftps_xfer_size_ctrl(void) {
+  pr_netio_stream_t *in;
+  const size_t *cmd_bufsz;
+  size_t len = FTPS_XFER_CMD_BUFSZ;
+  int saved_len;
+
+  if (session.c == NULL || (in = session.c->instrm) == NULL ||
+      in->strm_buf != NULL) {
+    return;
+  }
+  cmd_bufsz = get_param_ptr(main_server->conf, "CommandBufferSize", FALSE);
+  if (cmd_bufsz != NULL && *cmd_bufsz > len) {
+    len = *cmd_bufsz;
+  }
+  saved_len = main_server->tcp_rcvbuf_len;
+  if (saved_len > 0 && (size_t) saved_len <= len) {
+    return;
+  }
+  main_server->tcp_rcvbuf_len = (int) len;
+  if (pr_netio_buffer_alloc(in) != NULL) {
+    pr_trace_msg(trace_channel, 9, "control read buffer: %lu bytes",
+      (unsigned long) len);
+  }
+  main_server->tcp_rcvbuf_len = saved_len;
 }

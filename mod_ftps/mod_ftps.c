@@ -113,6 +113,7 @@ static int ftps_sess_init(void) {
    * back to the kernel when freed: glibc's dynamic threshold would keep
    * them in an ever-larger heap of every idle session. */
   (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  ftps_xfer_size_ctrl();
 
   pr_event_register(&ftps_module, "core.exit", ftps_exit_ev, NULL);
   if (vh != NULL && vh->policy.engine == 1 && vh->policy.log_path != NULL) {
