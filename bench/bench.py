@@ -312,9 +312,10 @@ class Bench:
 
     def handshake_limits(self):
         """What a handshake's public-key operations cost on one core
-        (openssl speed), and the server's CPU for the TLS work of one
-        protected 4 KiB download alone (bench/handshake_cost: resumed TLS 1.3
-        data connection, in process, no sockets, no ProFTPD)."""
+        (openssl speed), and the server's CPU for the TLS work alone of one
+        protected 4 KiB download (resumed TLS 1.3 data connection) and of one
+        control connection (full handshake), from bench/handshake_cost: in
+        process, no sockets, no ProFTPD."""
         out = {}
         rc, txt, err = B.run_client(["openssl", "speed", "-seconds", "1", "ecdhx25519",
                                      "ecdsap256"], timeout=120)
@@ -332,6 +333,9 @@ class Bench:
             if rc != 0 or not m:
                 raise BenchError("bench/handshake_cost failed (exit %d): %s" % (rc, (txt + err)[-300:]))
             out["tls_dc_floor_us"] = float(m.group(1))
+            m = re.search(r"server_us_per_control_connection ([\d.]+)", txt)
+            if m:
+                out["tls_ctrl_floor_us"] = float(m.group(1))
         return out
 
 
@@ -725,6 +729,9 @@ def run(args, argv):
         med, ratios, lim = R.summarize(rounds)
         present = {k for rd in rounds for c in rd["data"].values() for k in c}
         table, targets = R.render(med, ratios, lim, present, set(servers))
+        fl = R.floors(rounds, lim)
+        if fl:
+            table += "\n\n" + "  \n".join(fl)
         acct = R.accounting_check(rounds, cfg["sessions"], B.CLK_TCK)
         elapsed = time.time() - started
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
@@ -742,7 +749,7 @@ def run(args, argv):
             negotiated=info, units=dict(
                 MB="10^6 bytes", GiB="2^30 bytes", cpu="utime+stime from /proc (clock ticks of 1/%d s)"
                 % B.CLK_TCK),
-            rounds=rounds, medians=med, ratios=ratios, limits=lim, targets=targets,
+            rounds=rounds, medians=med, ratios=ratios, limits=lim, targets=targets, floors=fl,
             accounting_problems=acct, errors=errors)
         with open(path, "w") as f:
             json.dump(doc, f, indent=2, sort_keys=False)

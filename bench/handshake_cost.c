@@ -1,16 +1,21 @@
 /*
- * handshake_cost.c -- the floor of one protected data connection: the
- * server's CPU for a TLS 1.3 data connection that resumes the control
- * session, carries one 4 KiB file and ends with close_notify, in process,
- * over a BIO pair, with the module's own context (ftps_ctx_build) and
- * binding. No sockets, no ProFTPD: what the TLS work alone costs, so that
- * `make bench` can show how far each server's per-connection CPU is from
- * it (bench.py runs this as one of the machine's limits).
+ * handshake_cost.c -- the floors of the TLS work alone, in process, over
+ * a BIO pair, with the module's own context (ftps_ctx_build) and binding;
+ * no sockets, no ProFTPD, so that `make bench` can show how far each
+ * server's CPU is from them (bench.py runs this as one of the machine's
+ * limits):
+ *
+ *  - one protected data connection: the server's CPU for a TLS 1.3 data
+ *    connection that resumes the control session, carries one 4 KiB file
+ *    and ends with close_notify;
+ *  - one control connection: a full TLS 1.3 handshake, one reply, the
+ *    session ticket, close_notify.
  *
  *   bench/handshake_cost CERT KEY [ROUNDS]
  *
- * Prints "server_us_per_data_connection <us> <cipher>". OpenSSL and the
- * TLS layer only (B2).
+ * Prints "server_us_per_data_connection <us> <cipher>" and
+ * "server_us_per_control_connection <us>". OpenSSL and the TLS layer
+ * only (B2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,5 +135,31 @@ int main(int argc, char **argv) {
   }
   printf("server_us_per_data_connection %.1f %s\n", server_us / rounds,
     SSL_CIPHER_get_name(SSL_SESSION_get0_cipher(sess)));
+
+  /* Control connections: a full handshake each (fewer rounds: each costs
+   * a signature and two X25519 operations). */
+  rounds = rounds / 4 > 0 ? rounds / 4 : 1;
+  server_us = 0;
+  for (i = 0; i < rounds; i++) {
+    SSL *cs, *cc;
+
+    cs = pair(sctx, cctx, FTPS_ROLE_CTRL, &cc);
+    if (pump(cc, cs) < 0 || SSL_session_reused(cs)) {
+      fprintf(stderr, "control connection %d: no full handshake\n", i);
+      ERR_print_errors_fp(stderr);
+      return 1;
+    }
+    SERVER(SSL_write(cs, "234 ok\r\n", 8));
+    if (SSL_read(cc, buf, sizeof(buf)) != 8) {
+      fprintf(stderr, "control connection %d: reply lost\n", i);
+      return 1;
+    }
+    SERVER(SSL_shutdown(cs));
+    SSL_shutdown(cc);
+    SERVER(SSL_read(cs, buf, sizeof(buf)); ftps_ctx_clear_role(cs);
+      SSL_free(cs));
+    SSL_free(cc);
+  }
+  printf("server_us_per_control_connection %.1f\n", server_us / rounds);
   return 0;
 }

@@ -55,7 +55,10 @@ LIMIT_ROWS = [("aes_gcm_mbps", "openssl speed AES-256-GCM 16 KiB, 1 core, MB/s")
               ("x25519_us", "openssl speed X25519 (one of the 2 per TLS 1.3 handshake), µs"),
               ("ecdsa_sign_us", "openssl speed ECDSA P-256 sign (1 per full handshake), µs"),
               ("tls_dc_floor_us", "TLS work alone of one protected 4 KiB download "
-               "(bench/handshake_cost: resumed TLS 1.3, in process), server µs")]
+               "(bench/handshake_cost: resumed TLS 1.3, in process), server µs"),
+              ("tls_ctrl_floor_us", "TLS work alone of one control connection "
+               "(bench/handshake_cost: full TLS 1.3 handshake, one reply, close_notify, "
+               "in process), server µs")]
 
 
 def median_or_none(vals):
@@ -167,6 +170,32 @@ def render(med, ratios, lim, rows_present, columns_present):
         for k, label in LIMIT_ROWS:
             out.append("| %s | %s |" % (label, fmt(lim[k], 0 if (lim[k] or 0) >= 100 else 1)))
     return "\n".join(l for l in out if l is not None), targets
+
+
+def floors(rounds, lim):
+    """Where the two CPU targets stand against what the TLS work alone
+    costs in the same run: a server that added nothing to plain FTP but the
+    in-process TLS work (bench/handshake_cost) would measure this.  Lines of
+    text (empty if the run lacks the metrics)."""
+    out = []
+    dc, ctrl = lim.get("tls_dc_floor_us"), lim.get("tls_ctrl_floor_us")
+    if dc is not None:
+        per = []
+        for rd in rounds:
+            plain = rd["data"].get("plain", {}).get("small_cpu_ms_per_dc")
+            tls = rd["data"].get("mod_tls", {}).get("small_cpu_ms_per_dc")
+            if plain is not None and tls:
+                per.append((plain + dc / 1000.0) / tls)
+        if per:
+            out.append("Floor of the small-RETR target: plain FTP's CPU per data connection "
+                       "+ the TLS work alone (%.0f µs) = %s× mod_tls (per round: %s); the "
+                       "target is ≤ 0.5×." % (dc, fmt(median_or_none(per), 2),
+                                              " ".join(fmt(x, 2) for x in per)))
+    if dc is not None and ctrl is not None:
+        out.append("Floor of \"TLS CPU above plain\": the TLS work alone of one control and "
+                   "one data connection = %s ms per session, before any system call, page "
+                   "fault or packet; the target is ≤ 2 ms." % fmt((dc + ctrl) / 1000.0, 2))
+    return out
 
 
 def accounting_check(rounds, sessions_n, clk_tck):
