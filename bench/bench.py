@@ -315,7 +315,8 @@ class Bench:
         (openssl speed), and the server's CPU for the TLS work alone of one
         protected 4 KiB download (resumed TLS 1.3 data connection) and of one
         control connection (full handshake), from bench/handshake_cost: in
-        process, no sockets, no ProFTPD."""
+        process, no sockets, no ProFTPD; and the two together in a freshly
+        forked server process, as a session pays them."""
         out = {}
         rc, txt, err = B.run_client(["openssl", "speed", "-seconds", "1", "ecdhx25519",
                                      "ecdsap256"], timeout=120)
@@ -336,6 +337,9 @@ class Bench:
             m = re.search(r"server_us_per_control_connection ([\d.]+)", txt)
             if m:
                 out["tls_ctrl_floor_us"] = float(m.group(1))
+            m = re.search(r"server_us_per_forked_session ([\d.]+)", txt)
+            if m:
+                out["tls_forked_session_us"] = float(m.group(1))
         return out
 
 

@@ -9,18 +9,26 @@
  *    connection that resumes the control session, carries one 4 KiB file
  *    and ends with close_notify;
  *  - one control connection: a full TLS 1.3 handshake, one reply, the
- *    session ticket, close_notify.
+ *    session ticket, close_notify;
+ *  - one session in a freshly forked server process, as ProFTPD forks one
+ *    per connection: the control connection above plus one such data
+ *    connection, over socketpairs, timed as the child's whole CPU (its
+ *    page faults and cold caches included), the client in the parent.
  *
  *   bench/handshake_cost CERT KEY [ROUNDS]
  *
- * Prints "server_us_per_data_connection <us> <cipher>" and
- * "server_us_per_control_connection <us>". OpenSSL and the TLS layer
- * only (B2).
+ * Prints "server_us_per_data_connection <us> <cipher>",
+ * "server_us_per_control_connection <us>" and
+ * "server_us_per_forked_session <us>". OpenSSL and the TLS layer only (B2).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -75,6 +83,101 @@ static int pump(SSL *c, SSL *s) {
     }
   }
   return -1;
+}
+
+static double process_cpu_us(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The server side of one session, in the forked child: its CPU in us, or
+ * a negative value if the session went wrong. */
+static double forked_server(SSL_CTX *sctx, int cfd, int dfd) {
+  static char file[4096];
+  char buf[256];
+  double t0 = process_cpu_us();
+  SSL *s, *d;
+  int ok;
+
+  ftps_ctx_new_binding();               /* as every session does */
+  s = SSL_new(sctx);
+  SSL_set_fd(s, cfd);
+  ftps_ctx_set_role(s, FTPS_ROLE_CTRL);
+  ok = SSL_accept(s) == 1 && SSL_write(s, "234 ok\r\n", 8) == 8;
+  d = SSL_new(sctx);
+  SSL_set_fd(d, dfd);
+  ftps_ctx_set_role(d, FTPS_ROLE_DATA);
+  SSL_set_num_tickets(d, 0);
+  ok = ok && SSL_accept(d) == 1 && ftps_ctx_check_reuse(d) == FTPS_REUSE_OK &&
+    SSL_write(d, file, sizeof(file)) == (int) sizeof(file) && SSL_shutdown(d) >= 0 &&
+    SSL_read(d, buf, sizeof(buf)) == 0;
+  ftps_ctx_clear_role(d);
+  SSL_free(d);
+  (void) SSL_shutdown(s);
+  ftps_ctx_clear_role(s);
+  SSL_free(s);
+  return ok ? process_cpu_us() - t0 : -1;
+}
+
+/* One session against a freshly forked server; the client runs here. */
+static double forked_session(SSL_CTX *sctx, SSL_CTX *cctx) {
+  char buf[8192];
+  int cs[2], ds[2], res[2], status;
+  double us = -1;
+  SSL *c, *dc;
+  SSL_SESSION *sess;
+  pid_t pid;
+
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, cs) < 0 ||
+      socketpair(AF_UNIX, SOCK_STREAM, 0, ds) < 0 || pipe(res) < 0) {
+    return -1;
+  }
+  fflush(stdout);
+  if ((pid = fork()) < 0) {
+    return -1;
+  }
+  if (pid == 0) {
+    close(cs[0]);
+    close(ds[0]);
+    close(res[0]);
+    signal(SIGPIPE, SIG_IGN);           /* as ProFTPD's sessions */
+    us = forked_server(sctx, cs[1], ds[1]);
+    _exit(write(res[1], &us, sizeof(us)) == sizeof(us) ? 0 : 1);
+  }
+  close(cs[1]);
+  close(ds[1]);
+  close(res[1]);
+  c = SSL_new(cctx);
+  SSL_set_fd(c, cs[0]);
+  if (SSL_connect(c) == 1 && SSL_read(c, buf, sizeof(buf)) == 8 &&
+      (sess = SSL_get1_session(c)) != NULL) {
+    dc = SSL_new(cctx);
+    SSL_set_fd(dc, ds[0]);
+    SSL_set_session(dc, sess);
+    if (SSL_connect(dc) == 1) {
+      while (SSL_read(dc, buf, sizeof(buf)) > 0) {
+      }
+      (void) SSL_shutdown(dc);
+    }
+    SSL_free(dc);
+    SSL_SESSION_free(sess);
+    while (SSL_read(c, buf, sizeof(buf)) > 0) {    /* up to close_notify */
+    }
+  }
+  SSL_free(c);
+  close(cs[0]);
+  close(ds[0]);
+  if (read(res[0], &us, sizeof(us)) != sizeof(us)) {
+    us = -1;
+  }
+  close(res[0]);
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    us = -1;
+  }
+  return us;
 }
 
 int main(int argc, char **argv) {
@@ -161,5 +264,21 @@ int main(int argc, char **argv) {
     SSL_free(cc);
   }
   printf("server_us_per_control_connection %.1f\n", server_us / rounds);
+
+  /* Sessions in freshly forked processes, after all the warming above (as
+   * ProFTPD's master is warm when it forks). */
+  rounds = rounds / 5 > 0 ? rounds / 5 : 1;
+  server_us = 0;
+  for (i = 0; i < rounds; i++) {
+    double us = forked_session(sctx, cctx);
+
+    if (us < 0) {
+      fprintf(stderr, "forked session %d failed\n", i);
+      ERR_print_errors_fp(stderr);
+      return 1;
+    }
+    server_us += us;
+  }
+  printf("server_us_per_forked_session %.1f\n", server_us / rounds);
   return 0;
 }
