@@ -33,8 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "ftps/ftps_ctx.h"
-#include "ftps/ftps_policy.h"
+#include "bench_ctx.h"
 
 static double server_us;
 
@@ -183,7 +182,6 @@ static double forked_session(SSL_CTX *sctx, SSL_CTX *cctx) {
 int main(int argc, char **argv) {
   static char file[4096], buf[8192];
   ftps_policy_t p;
-  char err[512];
   SSL_CTX *sctx, *cctx;
   SSL *s, *c;
   SSL_SESSION *sess;
@@ -193,17 +191,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s CERT KEY [ROUNDS]\n", argv[0]);
     return 2;
   }
-  ftps_policy_defaults(&p);
-  p.engine = 1;
-  p.protocols = FTPS_PROTO_TLS13;
-  p.certs[0].cert_file = argv[1];
-  p.certs[0].key_file = argv[2];
-  p.ncerts = 1;
-  if ((sctx = ftps_ctx_build(&p, "bench", err, sizeof(err))) == NULL) {
-    fprintf(stderr, "ftps_ctx_build: %s\n", err);
+  bench_policy(&p, argv[1], argv[2]);
+  if ((sctx = bench_server_ctx(&p)) == NULL) {
     return 1;
   }
-  ftps_ctx_new_binding();
   cctx = SSL_CTX_new(TLS_client_method());
 
   /* The control connection: a full handshake, then one reply, so the

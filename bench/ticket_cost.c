@@ -17,8 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "ftps/ftps_ctx.h"
-#include "ftps/ftps_policy.h"
+#include "bench_ctx.h"
 #include "ftps/ftps_warm.h"
 
 #define ROUNDS 2000
@@ -79,7 +78,6 @@ static void rounds(SSL *s, SSL *c, int with_ticket, double *bytes,
 
 int main(int argc, char **argv) {
   ftps_policy_t p;
-  char err[512];
   SSL_CTX *sctx, *cctx;
   SSL *s, *c, *ds, *dc;
   double b0, u0, b1, u1;
@@ -88,21 +86,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s CERT KEY [CA CLIENT-CERT CLIENT-KEY]\n", argv[0]);
     return 2;
   }
-  ftps_policy_defaults(&p);
-  p.engine = 1;
-  p.protocols = FTPS_PROTO_TLS13;
-  p.certs[0].cert_file = argv[1];
-  p.certs[0].key_file = argv[2];
-  p.ncerts = 1;
+  bench_policy(&p, argv[1], argv[2]);
   if (argc == 6) {
     p.verify_client = FTPS_VERIFY_ON;
     p.ca_file = argv[3];
   }
-  if ((sctx = ftps_ctx_build(&p, "bench", err, sizeof(err))) == NULL) {
-    fprintf(stderr, "ftps_ctx_build: %s\n", err);
+  if ((sctx = bench_server_ctx(&p)) == NULL) {
     return 1;
   }
-  ftps_ctx_new_binding();
   cctx = SSL_CTX_new(TLS_client_method());
   if (argc == 6 && (SSL_CTX_use_certificate_file(cctx, argv[4], SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_use_PrivateKey_file(cctx, argv[5], SSL_FILETYPE_PEM) != 1)) {
